@@ -1,0 +1,238 @@
+"""The plain data that flows between the stages: config -> fetch -> parse -> store -> publish.
+
+Only frozen dataclasses live here: no I/O, no SQL, no HTTP. Each stage takes and returns these.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+# --------------------------------------------------------------------------- config
+
+
+@dataclass(frozen=True)
+class FeedConfig:
+    """One sister party's feed, as configured in feeds.yaml."""
+
+    url: str
+    name: str
+    region: str
+    country: str
+    language: str
+    site: str | None = None
+    enabled: bool = True
+    affiliation: str | None = None
+    subdivision: tuple[str, ...] = ()
+    notes: str | None = None
+
+
+@dataclass(frozen=True)
+class FetchSettings:
+    timeout: float = 20.0  # seconds, total per feed (connect + transfer)
+    max_bytes: int = 10_000_000  # per response, counted after decompression
+    concurrency: int = 16
+    per_host: int = 2  # requests at once to one host
+    max_redirects: int = 5
+
+
+@dataclass(frozen=True)
+class PollingSettings:
+    """Bounds on how often one feed is fetched (seconds)."""
+
+    min_interval: float = 15 * 60
+    max_interval: float = 24 * 3600
+    default_interval: float = 60 * 60
+    max_backoff: float = 24 * 3600
+
+
+@dataclass(frozen=True)
+class DedupeSettings:
+    similarity_threshold: float = 0.5  # Jaccard similarity of shingled text to call two copies one story
+    window_days: float = 14.0  # only stories published this close together are compared
+    never_merge: tuple[tuple[str, str], ...] = ()  # pairs of article URLs an editor split apart
+
+
+@dataclass(frozen=True)
+class ScheduleSettings:
+    every: float | None = None  # seconds between cycles
+    cron: str | None = None  # crontab expression; exclusive with `every`
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    title: str
+    base_url: str  # public URL of output_dir, ends with "/"
+    database: Path
+    output_dir: Path
+    regions: dict[str, str]
+    feeds: tuple[FeedConfig, ...]
+    max_entries: int = 100
+    retention_days: float = 365.0
+    fetch: FetchSettings = field(default_factory=FetchSettings)
+    polling: PollingSettings = field(default_factory=PollingSettings)
+    dedupe: DedupeSettings = field(default_factory=DedupeSettings)
+    schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
+
+    def feed(self, url: str) -> FeedConfig | None:
+        return next((f for f in self.feeds if f.url == url), None)
+
+
+# --------------------------------------------------------------------------- fetch
+
+
+@dataclass(frozen=True)
+class FetchRequest:
+    """What the fetch stage needs to know about one feed: where, and the validators we hold."""
+
+    url: str
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+FetchStatus = Literal["ok", "not_modified", "error", "gone"]
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    url: str  # the URL that was requested (the feed's configured/stored URL)
+    status: FetchStatus
+    http_status: int | None = None
+    final_url: str | None = None  # where the body came from after redirects
+    moved_to: str | None = None  # target of a chain of permanent redirects (301/308), if any
+    body: bytes | None = None  # decompressed bytes; only for status "ok"
+    headers: dict[str, str] = field(default_factory=dict)  # response headers, lower-case names
+    etag: str | None = None
+    last_modified: str | None = None
+    error: str | None = None  # human-readable reason for "error"/"gone"
+    retry_after: float | None = None  # seconds, from Retry-After on 429/503
+    elapsed: float = 0.0  # seconds
+
+
+# --------------------------------------------------------------------------- parse
+
+KeySource = Literal["id", "link", "hash"]
+
+
+@dataclass(frozen=True)
+class ParsedEntry:
+    key: str  # identity of this entry inside its feed
+    key_source: KeySource  # which rule gave `key`
+    original_id: str | None  # the entry's own id/guid, as published
+    link: str | None  # absolute http(s) URL of the article
+    title: str  # plain text
+    content_html: str  # sanitized HTML (full content if the feed has it, else the summary)
+    summary_html: str  # sanitized HTML
+    author: str | None
+    categories: tuple[str, ...]
+    published: dt.datetime | None  # aware, UTC
+    updated: dt.datetime | None  # aware, UTC
+    language: str | None = None
+
+
+@dataclass(frozen=True)
+class ParsedFeed:
+    entries: tuple[ParsedEntry, ...]
+    title: str | None = None  # the channel title (never shown: the configured name is)
+    site_link: str | None = None
+    language: str | None = None
+    ttl_minutes: int | None = None  # RSS <ttl>
+    update_seconds: float | None = None  # from sy:updatePeriod / sy:updateFrequency
+    warning: str | None = None  # feedparser's complaint about a feed that still gave entries
+    suggested_feed_url: str | None = None  # an HTML page's <link rel=alternate> feed
+
+
+class ParseError(Exception):
+    """The bytes gave no entries: not a feed, or too broken to read."""
+
+    def __init__(self, reason: str, suggested_feed_url: str | None = None):
+        super().__init__(reason)
+        self.suggested_feed_url = suggested_feed_url
+
+
+# --------------------------------------------------------------------------- store -> publish
+
+
+@dataclass(frozen=True)
+class Copy:
+    """One entry as published by one feed: a copy of a story."""
+
+    id: int
+    story_id: int
+    feed_url: str
+    feed_name: str
+    feed_site: str | None
+    region: str
+    country: str
+    language: str
+    original_id: str | None
+    key: str
+    link: str | None
+    title: str
+    content_html: str
+    summary_html: str
+    author: str | None
+    categories: tuple[str, ...]
+    published: dt.datetime
+    updated: dt.datetime
+    feed_updated: dt.datetime | None = None  # when the source feed last changed
+    match_rule: str | None = None  # why this copy was attached to its story
+    match_score: float | None = None
+
+
+@dataclass(frozen=True)
+class Story:
+    """What readers see once: the earliest copy, crediting every other copy."""
+
+    id: int
+    published: dt.datetime
+    updated: dt.datetime
+    copies: tuple[Copy, ...]  # earliest first; copies[0] is the primary
+
+    @property
+    def primary(self) -> Copy:
+        return self.copies[0]
+
+    @property
+    def regions(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(c.region for c in self.copies))
+
+    @property
+    def countries(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(c.country for c in self.copies))
+
+
+@dataclass(frozen=True)
+class FeedHealth:
+    """One feed's state, for `aggregator status`."""
+
+    url: str
+    name: str
+    region: str
+    enabled: bool
+    last_status: str | None
+    last_error: str | None
+    consecutive_failures: int
+    entries: int
+    last_fetched: dt.datetime | None
+    moved_to: str | None
+    next_due: dt.datetime | None
+    suggested_url: str | None = None
+
+
+@dataclass
+class CycleReport:
+    """What one cycle did, for the one-line summary and the logs."""
+
+    ok: int = 0
+    not_modified: int = 0
+    unchanged: int = 0  # 200 with a body identical to last time
+    failed: int = 0
+    skipped: int = 0  # not due yet
+    new_entries: int = 0
+    updated_entries: int = 0
+    seconds: float = 0.0
+    interrupted: bool = False
