@@ -1,0 +1,472 @@
+"""Turn the bytes of one fetched feed into a ParsedFeed of sanitized entries with stable identities.
+Must not do I/O (no network, no files, no database) and must raise nothing but ParseError, whatever the bytes.
+"""
+
+from __future__ import annotations
+
+import calendar
+import codecs
+import datetime as dt
+import hashlib
+import html
+import io
+import re
+import zlib
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import feedparser
+
+from .models import KeySource, ParsedEntry, ParsedFeed, ParseError
+from .sanitize import (
+    MAX_HTML_CHARS,
+    clean_html,
+    clean_text,
+    safe_url,
+    strip_feed_boilerplate,
+    xml_safe,
+)
+
+__all__ = ["parse_feed", "prepare_bytes", "defuse_doctype", "MAX_ENTRIES"]
+
+MAX_ENTRIES = 1_000
+MAX_DECOMPRESSED_BYTES = 10_000_000
+MAX_ID_CHARS = 1_024
+MAX_AUTHOR_CHARS = 300
+MAX_CATEGORY_CHARS = 100
+MAX_CATEGORIES = 50
+
+_UTF8_BOM = codecs.BOM_UTF8
+_GZIP_MAGIC = b"\x1f\x8b"
+
+# --------------------------------------------------------------------------- byte preparation
+
+# Where an XML feed document can start. A PHP notice printed before it ("Deprecated: ..." as text,
+# or "<br />\n<b>Deprecated</b>: ..." as HTML) makes strict XML parsers give up on the whole feed.
+_DOCUMENT_START = re.compile(rb"<\?xml[\s?]|<rss[\s>]|<feed[\s>]|<rdf:RDF[\s>]")
+# A prefix that is legitimate XML prolog (comments, processing instructions, a DOCTYPE): kept,
+# because cutting into it (say, a comment that mentions "<feed>") would break a good document.
+_PROLOG_START = re.compile(rb"\s*(?:<!--|<\?|<!DOCTYPE)", re.IGNORECASE)
+_PREFIX_SCAN_LIMIT = 65_536
+
+
+def _wide_codec(body: bytes) -> tuple[str, bytes] | None:
+    """(codec, BOM) for UTF-16/UTF-32 documents, which byte-level scanning for "<" would misread."""
+    for bom, codec in (
+        (codecs.BOM_UTF32_BE, "utf-32-be"),
+        (codecs.BOM_UTF32_LE, "utf-32-le"),
+        (codecs.BOM_UTF16_BE, "utf-16-be"),
+        (codecs.BOM_UTF16_LE, "utf-16-le"),
+    ):
+        if body.startswith(bom):
+            return codec, bom
+    head = body[:4]
+    if head == b"\x00\x00\x00<":
+        return "utf-32-be", b""
+    if head == b"<\x00\x00\x00":
+        return "utf-32-le", b""
+    if head[:2] == b"\x00<":
+        return "utf-16-be", b""
+    if head[:2] == b"<\x00":
+        return "utf-16-le", b""
+    return None
+
+
+def _gunzip(body: bytes) -> bytes:
+    # Fetch normally undoes Content-Encoding; this catches servers that send a .gz as the body.
+    # Bounded, because a few KB of gzip can expand to gigabytes.
+    try:
+        inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+        out = inflater.decompress(body, MAX_DECOMPRESSED_BYTES)
+        if inflater.unconsumed_tail:
+            raise ParseError("the feed is compressed and expands to more than 10 MB")
+        return out
+    except zlib.error:
+        return body
+
+
+def _strip_leading_junk(body: bytes) -> bytes:
+    bom = b""
+    if body.startswith(_UTF8_BOM):
+        bom, body = _UTF8_BOM, body[len(_UTF8_BOM) :]
+    match = _DOCUMENT_START.search(body, 0, _PREFIX_SCAN_LIMIT)
+    if match is None:
+        return bom + body.lstrip()
+    prefix = body[: match.start()]
+    if prefix.strip() and _PROLOG_START.match(prefix):
+        return bom + body.lstrip()
+    # A BOM from an included PHP file often sits after the notices, right before "<?xml": it still
+    # tells the truth about the encoding, so it moves to the front instead of being lost.
+    if prefix.rstrip(b" \t\r\n").endswith(_UTF8_BOM):
+        bom = _UTF8_BOM
+    return bom + body[match.start() :]
+
+
+_DOCTYPE = re.compile("<!DOCTYPE", re.IGNORECASE)
+# Runs of "nothing special" in a DOCTYPE, outside and inside its [internal subset]. Each
+# alternative starts with a different character and the star may end anywhere, so a match never
+# backtracks: one pass in C, however hostile the input.
+_DOCTYPE_OUTSIDE = re.compile(r"(?:[^\"'\[>]+|\"[^\"]*\"|'[^']*')*")
+_DOCTYPE_INSIDE = re.compile(r"(?:[^\"'\]<]+|\"[^\"]*\"|'[^']*'|<!--.*?-->|<(?!!--))*", re.DOTALL)
+
+
+def _doctype_end(text: str, start: int) -> int:
+    """Index just past the DOCTYPE opening at `start`, or len(text) if it never closes.
+
+    Quoted strings and comments may contain ">" or "]", so a naive <!DOCTYPE[^>]*> would cut an
+    internal subset in half and leave entity declarations behind.
+    """
+    end = len(text)
+    pos = _DOCTYPE_OUTSIDE.match(text, start + len("<!DOCTYPE")).end()  # type: ignore[union-attr]
+    if pos >= end or text[pos] in "\"'":  # unterminated: everything after it is the DOCTYPE's
+        return end
+    if text[pos] == ">":
+        return pos + 1
+    pos = _DOCTYPE_INSIDE.match(text, pos + 1).end()  # type: ignore[union-attr]  # after "["
+    if pos >= end or text[pos] != "]":
+        return end
+    # Only whitespace is legal between "]" and ">"; whatever is there goes with the DOCTYPE.
+    close = text.find(">", pos + 1)
+    return end if close < 0 else close + 1
+
+
+_PROLOG_SKIP = re.compile(r"(?:\s|\ufeff|\xef\xbb\xbf)*")
+
+
+def defuse_doctype(text: str) -> str:
+    """Remove every DOCTYPE from the prolog, with its internal subset and external DTD reference.
+
+    Feeds never need a DTD, and a DTD is the only way into entity expansion (billion laughs,
+    quadratic blowup) and external entities (file://, http:// fetched by the parser). References
+    to entities it declared are left undefined, so they stay unexpanded text. Only the prolog is
+    searched: a DOCTYPE is legal nowhere else (expat stops at one), while "<!DOCTYPE" inside an
+    entry's CDATA is article text that must survive.
+    """
+    pieces: list[str] = []
+    pos = kept_from = 0
+    while True:
+        pos = _PROLOG_SKIP.match(text, pos).end()  # type: ignore[union-attr]  # matches the empty string
+        if text.startswith("<?", pos):
+            close = text.find("?>", pos + 2)
+            pos = len(text) if close < 0 else close + 2
+        elif text.startswith("<!--", pos):
+            close = text.find("-->", pos + 4)
+            pos = len(text) if close < 0 else close + 3
+        elif _DOCTYPE.match(text, pos):
+            pieces.append(text[kept_from:pos])
+            pos = kept_from = _doctype_end(text, pos)
+        else:
+            break
+    if not pieces:
+        return text
+    pieces.append(text[kept_from:])
+    return "".join(pieces)
+
+
+def prepare_bytes(body: bytes) -> bytes:
+    """Bytes that feedparser can read safely: no junk before the document, no DTD of any kind."""
+    if body.startswith(_GZIP_MAGIC):
+        body = _gunzip(body)
+    wide = _wide_codec(body)
+    if wide is not None:
+        codec, bom = wide
+        # Decoding with "replace" would hide a broken encoding from feedparser, so the original
+        # bytes go through unchanged unless there is a DOCTYPE to remove.
+        text = body[len(bom) :].decode(codec, errors="replace")
+        defused = defuse_doctype(text)
+        return body if defused is text else bom + defused.encode(codec, errors="replace")
+    body = _strip_leading_junk(body)
+    # latin-1 maps bytes 1:1 to code points, so this edits ASCII markup in any ASCII-compatible
+    # encoding (UTF-8, cp1252, Shift_JIS...) without decoding or damaging anything else.
+    text = body.decode("latin-1")
+    defused = defuse_doctype(text)
+    return body if defused is text else defused.encode("latin-1")
+
+
+# --------------------------------------------------------------------------- HTML page discovery
+
+_FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/feed+json")
+_LOOKS_LIKE_HTML = re.compile(rb"<(?:!doctype\s+html|html|head|body|link|meta)[\s>/]", re.IGNORECASE)
+
+
+def _discover_feed_url(body: bytes, url: str) -> str | None:
+    """The first <link rel="alternate" type="...rss/atom..."> of an HTML page, made absolute."""
+    if not _LOOKS_LIKE_HTML.search(body, 0, 262_144):
+        return None
+    try:
+        import lxml.html
+
+        doc = lxml.html.document_fromstring(body[:2_000_000])
+    except Exception:  # lxml refuses empty or bizarre documents; then there is nothing to suggest
+        return None
+    base = url
+    for element in doc.iter("base"):
+        base = safe_url(element.get("href"), url) or url
+        break
+    for element in doc.iter("link"):
+        rel = (element.get("rel") or "").lower().split()
+        kind = (element.get("type") or "").lower().split(";")[0].strip()
+        if "alternate" in rel and kind in _FEED_TYPES:
+            found = safe_url(element.get("href"), base)
+            if found:
+                return found
+    return None
+
+
+# --------------------------------------------------------------------------- entry fields
+
+
+def _to_utc(value: Any) -> dt.datetime | None:
+    """feedparser's UTC struct_time as an aware datetime; None for anything Python can't represent."""
+    if value is None:
+        return None
+    try:
+        fields = tuple(value)[:6]
+        year, month, day, hour, minute, second = (int(f) for f in fields)
+        # struct_time allows leap seconds (60, 61); datetime does not.
+        return dt.datetime(year, month, day, hour, minute, min(second, 59), tzinfo=dt.UTC)
+    except (TypeError, ValueError, OverflowError):
+        pass
+    try:
+        # Out-of-range fields (month 13, day 32) that feedparser let through: let timegm normalise.
+        seconds = calendar.timegm(tuple(value)[:9])
+        return dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(seconds=seconds)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+_LANGUAGE_TAG = re.compile(r"[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8}){0,6}")
+
+
+def _language(*candidates: Any) -> str | None:
+    for candidate in candidates:
+        if not isinstance(candidate, str):
+            continue
+        tag = candidate.strip().replace("_", "-")
+        if _LANGUAGE_TAG.fullmatch(tag):
+            return tag
+    return None
+
+
+def _detail_html(detail: Mapping[str, Any] | None, fallback_base: str) -> str:
+    """Sanitized HTML from one of feedparser's text constructs, whatever its declared type."""
+    if not detail:
+        return ""
+    value = detail.get("value") or ""
+    if not isinstance(value, str) or not value:
+        return ""
+    kind = (detail.get("type") or "text/html").lower()
+    if kind == "text/plain":
+        # Plain text has no markup to keep; escape it so "a < b" survives, and keep its paragraphs.
+        paragraphs = [p.strip() for p in re.split(r"\n\s*\n", value) if p.strip()]
+        value = "".join(f"<p>{html.escape(p)}</p>" for p in paragraphs)
+    base = safe_url(detail.get("base")) or fallback_base
+    return clean_html(strip_feed_boilerplate(value), base_url=base)
+
+
+def _pick_content(entry: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    contents = [c for c in entry.get("content") or () if isinstance(c, Mapping) and c.get("value")]
+    if not contents:
+        return None
+    for content in contents:
+        if (content.get("type") or "").lower() in ("text/html", "application/xhtml+xml"):
+            return content
+    return contents[0]
+
+
+def _entry_link(entry: Mapping[str, Any], base: str) -> str | None:
+    found = safe_url(entry.get("link"), base)
+    if found:
+        return found
+    for link in entry.get("links") or ():
+        if isinstance(link, Mapping) and link.get("rel", "alternate") == "alternate":
+            found = safe_url(link.get("href"), base)
+            if found:
+                return found
+    return None
+
+
+def _categories(entry: Mapping[str, Any]) -> tuple[str, ...]:
+    seen: dict[str, str] = {}
+    for tag in entry.get("tags") or ():
+        if not isinstance(tag, Mapping):
+            continue
+        term = clean_text(tag.get("term") or tag.get("label") or "", max_chars=MAX_CATEGORY_CHARS)
+        # One spelling per category: feeds repeat a term in several schemes or cases.
+        if term and term.casefold() not in seen:
+            seen[term.casefold()] = term
+        if len(seen) >= MAX_CATEGORIES:
+            break
+    return tuple(seen.values())
+
+
+def _text_snippet(html_text: str, max_chars: int = 80) -> str:
+    return clean_text(html_text, max_chars=max_chars)
+
+
+def _content_hash(title: str, content_html: str) -> str:
+    normalised = " ".join(f"{title}\n{clean_text(content_html, max_chars=MAX_HTML_CHARS)}".casefold().split())
+    return "sha256:" + hashlib.sha256(normalised.encode("utf-8")).hexdigest()
+
+
+def _identity(entry: Mapping[str, Any], link: str | None, title: str, content_html: str) -> tuple[str, KeySource, str | None]:
+    raw_id = entry.get("id")
+    original_id = xml_safe(raw_id).strip() if isinstance(raw_id, str) else None
+    if original_id:
+        if len(original_id) > MAX_ID_CHARS:
+            # Still keyed by the id, but an unbounded key would bloat every index over it.
+            return "sha256:" + hashlib.sha256(original_id.encode("utf-8")).hexdigest(), "id", original_id
+        return original_id, "id", original_id
+    if link:
+        return link, "link", None
+    return _content_hash(title, content_html), "hash", None
+
+
+def _build_entry(entry: Mapping[str, Any], base: str, feed_language: str | None) -> ParsedEntry:
+    link = _entry_link(entry, base)
+    content_detail = _pick_content(entry)
+    summary_html = _detail_html(entry.get("summary_detail"), base)
+    content_html = _detail_html(content_detail, base) if content_detail else summary_html
+    title = clean_text(entry.get("title"))
+    if not title:
+        title = _text_snippet(content_html or summary_html) or "(untitled)"
+    key, key_source, original_id = _identity(entry, link, title, content_html)
+    author = clean_text(entry.get("author"), max_chars=MAX_AUTHOR_CHARS) or None
+    details = [content_detail, entry.get("title_detail"), entry.get("summary_detail")]
+    language = _language(*(d.get("language") for d in details if isinstance(d, Mapping)), feed_language)
+    return ParsedEntry(
+        key=key,
+        key_source=key_source,
+        original_id=original_id,
+        link=link,
+        title=title,
+        content_html=content_html,
+        summary_html=summary_html,
+        author=author,
+        categories=_categories(entry),
+        published=_to_utc(entry.get("published_parsed") or entry.get("created_parsed")),
+        updated=_to_utc(entry.get("updated_parsed")),
+        language=language,
+    )
+
+
+def _newest_first_cap(entries: list[ParsedEntry], limit: int) -> list[ParsedEntry]:
+    if len(entries) <= limit:
+        return entries
+    floor = dt.datetime.min.replace(tzinfo=dt.UTC)
+    ranked = sorted(range(len(entries)), key=lambda i: entries[i].published or entries[i].updated or floor, reverse=True)
+    keep = set(ranked[:limit])
+    return [e for i, e in enumerate(entries) if i in keep]
+
+
+# --------------------------------------------------------------------------- feed-level fields
+
+_PERIOD_SECONDS = {"hourly": 3600, "daily": 86400, "weekly": 7 * 86400, "monthly": 30 * 86400, "yearly": 365 * 86400}
+
+
+def _int_in_range(value: Any, low: int, high: int) -> int | None:
+    try:
+        number = int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+    return number if low <= number <= high else None
+
+
+def _update_seconds(feed: Mapping[str, Any]) -> float | None:
+    period = feed.get("sy_updateperiod")
+    frequency = feed.get("sy_updatefrequency")
+    if period is None and frequency is None:
+        return None
+    # The syndication module's defaults: daily, once.
+    seconds = _PERIOD_SECONDS.get(str(period or "daily").strip().lower())
+    if seconds is None:
+        return None
+    times = _int_in_range(frequency, 1, 1_000_000) if frequency is not None else 1
+    return seconds / times if times else None
+
+
+def _reason(exception: BaseException | None) -> str:
+    if exception is None:
+        return "not a feed: no RSS or Atom document found"
+    text = clean_text(str(exception), max_chars=500) or type(exception).__name__
+    return text
+
+
+def _is_broken_xml(exception: BaseException | None) -> bool:
+    # feedparser flags merely suspicious documents too (wrong media type, charset override);
+    # only a document the XML parser choked on is "broken" in the sense of ParseError.
+    return exception is not None and not isinstance(
+        exception, (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
+    )
+
+
+def _feedparser_headers(headers: Mapping[str, str], url: str) -> dict[str, str]:
+    out = {str(k).lower(): str(v) for k, v in headers.items()}
+    out["content-location"] = url
+    # Fetch has already undone the transfer coding; feedparser must not try again.
+    out.pop("content-encoding", None)
+    out.pop("content-length", None)
+    # Without a Content-Type, feedparser falls back to ISO-8859-1 and garbles every UTF-8 feed;
+    # application/xml makes it honour the BOM / XML declaration / UTF-8 default instead.
+    if not out.get("content-type", "").strip():
+        out["content-type"] = "application/xml"
+    return out
+
+
+def _entries(raw: Iterable[Any], base: str, feed_language: str | None) -> list[ParsedEntry]:
+    built: list[ParsedEntry] = []
+    seen: set[str] = set()
+    for entry in raw:
+        if not isinstance(entry, Mapping):
+            continue
+        parsed = _build_entry(entry, base, feed_language)
+        # Only the first copy of a key counts: later ones are usually a CMS listing the same post twice.
+        if parsed.key in seen:
+            continue
+        seen.add(parsed.key)
+        built.append(parsed)
+    return _newest_first_cap(built, MAX_ENTRIES)
+
+
+def _parse(body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed:
+    if not body or not body.strip():
+        raise ParseError("the response was empty")
+    prepared = prepare_bytes(body)
+    if not prepared.strip():
+        raise ParseError("the response held no feed document")
+    result = feedparser.parse(
+        io.BytesIO(prepared),
+        response_headers=_feedparser_headers(headers, url),
+        sanitize_html=True,
+        resolve_relative_uris=True,
+    )
+    exception: BaseException | None = result.get("bozo_exception") if result.get("bozo") else None
+    feed: Mapping[str, Any] = result.get("feed") or {}
+    base = safe_url(url) or url
+    site_link = safe_url(feed.get("link"), base)
+    header_language = next((v for k, v in headers.items() if k.lower() == "content-language"), None)
+    feed_language = _language(feed.get("language"), (feed.get("title_detail") or {}).get("language"), header_language)
+    entries = _entries(result.get("entries") or (), base, feed_language)
+
+    if not entries:
+        if not result.get("version") or _is_broken_xml(exception):
+            raise ParseError(_reason(exception), _discover_feed_url(body, base))
+    return ParsedFeed(
+        entries=tuple(entries),
+        title=clean_text(feed.get("title")) or None,
+        site_link=site_link,
+        language=feed_language,
+        ttl_minutes=_int_in_range(feed.get("ttl"), 1, 366 * 24 * 60),
+        update_seconds=_update_seconds(feed),
+        warning=_reason(exception) if exception is not None else None,
+    )
+
+
+def parse_feed(body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed:
+    """Parse one fetched feed document; ParseError (with a suggested feed URL for HTML pages) if it has no entries."""
+    try:
+        return _parse(body, headers, url)
+    except ParseError:
+        raise
+    except Exception as exc:  # the contract is "ParseError or a feed"; a parser bug must not stop the cycle
+        raise ParseError(f"could not read the feed ({type(exc).__name__}: {clean_text(str(exc), max_chars=300)})") from exc
