@@ -172,6 +172,7 @@ def clean_text(text: str | None, max_chars: int = MAX_TITLE_CHARS) -> str:
 
 
 _URL_STRIP = re.compile(r"[\x00-\x20\x7f]+")
+_HAS_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
 
 
 def safe_url(url: str | None, base: str | None = None) -> str | None:
@@ -185,7 +186,9 @@ def safe_url(url: str | None, base: str | None = None) -> str | None:
     if not url:
         return None
     try:
-        if base:
+        # Only scheme-less URLs are relative; urljoin("https://base/", "https://") would return
+        # the base and turn garbage into a plausible link.
+        if base and not _HAS_SCHEME.match(url):
             base_ok = safe_url(base)
             if base_ok:
                 url = urljoin(base_ok, url)
@@ -206,9 +209,10 @@ def safe_url(url: str | None, base: str | None = None) -> str | None:
 
 # Yoast SEO / WordPress default footer: "The post <a>Title</a> appeared first on <a>Site</a>."
 # socialistworld.net has an empty site name, so both the second link and its text are optional.
+# The linked post title is required: without it, "The post office ... appeared first on" is prose.
 # Bounded repetitions only: this runs on hostile input, and must stay linear.
 _BOILERPLATE = re.compile(
-    r"(?:<p>\s{0,20})?The post\s{1,20}(?:<a\b[^<>]{0,2000}>.{0,2000}?</a>|[^<>]{1,1000}?)"
+    r"(?:<p>\s{0,20})?The post\s{1,20}<a\b[^<>]{0,2000}>.{0,2000}?</a>"
     r"\s{0,20}appeared first on\s{0,20}(?:<a\b[^<>]{0,2000}>[^<>]{0,1000}</a>|[^<>.]{0,500})"
     r"\s{0,20}\.?\s{0,20}(?:</p>)?",
     re.IGNORECASE | re.DOTALL,
