@@ -191,6 +191,7 @@ class Story:
     published: dt.datetime
     updated: dt.datetime
     copies: tuple[Copy, ...]  # earliest first; copies[0] is the primary
+    atom_id: str = ""  # fixed when the story is first stored: its first copy's id, if that is an IRI
 
     @property
     def primary(self) -> Copy:

@@ -1,0 +1,384 @@
+"""Reads feeds.yaml into a validated, frozen Config, and names every problem with the field it is in.
+
+It must not touch the network, the database or any output: a bad config changes nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
+from .models import (
+    Config,
+    DedupeSettings,
+    FeedConfig,
+    FetchSettings,
+    PollingSettings,
+    ScheduleSettings,
+)
+
+DEFAULT_CONFIG = Path("feeds.yaml")
+
+# ISO 3166-1 alpha-2, officially assigned codes.
+COUNTRY_CODES = frozenset(
+    """
+    AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS
+    BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE
+    EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM
+    HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC
+    LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA
+    NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW
+    SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO
+    TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW
+    """.split()
+)
+
+# BCP 47 language tag, the common shapes: language[-script][-region][-variant...]; private use x-...
+_LANGUAGE_TAG = re.compile(
+    r"^[a-z]{2,3}(-[a-z]{4})?(-([a-z]{2}|[0-9]{3}))?(-([a-z0-9]{5,8}|[0-9][a-z0-9]{3}))*(-x(-[a-z0-9]{1,8})+)?$",
+    re.IGNORECASE,
+)
+_SUBDIVISION = re.compile(r"^([A-Z]{2})-[A-Z0-9]{1,3}$")
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
+_DURATION_UNITS = {None: 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+TOP_KEYS = {
+    "title", "base_url", "database", "output_dir", "max_entries", "retention_days",
+    "fetch", "polling", "dedupe", "schedule", "regions", "feeds",
+}  # fmt: skip
+FEED_KEYS = {
+    "url", "name", "site", "region", "country", "language",
+    "enabled", "affiliation", "subdivision", "notes",
+}  # fmt: skip
+FETCH_KEYS = {"timeout", "max_bytes", "concurrency", "per_host", "max_redirects"}
+POLLING_KEYS = {"min_interval", "max_interval", "default_interval", "max_backoff"}
+DEDUPE_KEYS = {"similarity_threshold", "window_days", "never_merge"}
+SCHEDULE_KEYS = {"every", "cron"}
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    field: str  # e.g. "feeds[3] (Socialist Party).region"
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"
+
+
+class ConfigError(Exception):
+    """The config cannot be used; `problems` names every field that is wrong."""
+
+    def __init__(self, path: Path, problems: list[ConfigProblem]):
+        self.path = path
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"{path}: {len(problems)} problem(s) in the config:\n{lines}")
+
+
+def parse_duration(value: Any) -> float:
+    """'30s', '15m', '2h', '1d' or a number of seconds -> seconds. Raises ValueError."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 30s, 15m, 2h or a number of seconds")
+    if isinstance(value, (int, float)):
+        seconds = float(value)
+    else:
+        match = _DURATION.match(str(value))
+        if not match:
+            raise ValueError(f"{value!r} is not a duration such as 30s, 15m, 2h or 3600")
+        seconds = float(match.group(1)) * _DURATION_UNITS[match.group(2)]
+    if seconds <= 0:
+        raise ValueError("must be more than zero")
+    return seconds
+
+
+def is_http_url(value: str) -> bool:
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+class _Checker:
+    """Collects problems instead of stopping at the first, so `aggregator check` shows them all."""
+
+    def __init__(self) -> None:
+        self.problems: list[ConfigProblem] = []
+
+    def problem(self, field: str, message: str) -> None:
+        self.problems.append(ConfigProblem(field, message))
+
+    def unknown_keys(self, where: str, data: dict[str, Any], allowed: set[str]) -> None:
+        for key in data:
+            if key not in allowed:
+                hint = _closest(str(key), allowed)
+                extra = f" (did you mean {hint!r}?)" if hint else ""
+                self.problem(f"{where}{key}" if where else str(key), f"unknown key{extra}")
+
+    def mapping(self, field: str, value: Any) -> dict[str, Any]:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.problem(field, "must be a mapping of keys to values")
+            return {}
+        return value
+
+    def text(self, field: str, value: Any, required: bool = False) -> str | None:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if required:
+                self.problem(field, "is required")
+            return None
+        if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+            self.problem(field, "must be text")
+            return None
+        return str(value).strip()
+
+    def number(
+        self, field: str, value: Any, default: float, minimum: float, integer: bool = False
+    ) -> float:
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            self.problem(field, "must be a number")
+            return default
+        if integer and not float(value).is_integer():
+            self.problem(field, "must be a whole number")
+            return default
+        if value < minimum:
+            self.problem(field, f"must be at least {minimum:g}")
+            return default
+        return value
+
+    def duration(self, field: str, value: Any, default: float) -> float:
+        if value is None:
+            return default
+        try:
+            return parse_duration(value)
+        except ValueError as exc:
+            self.problem(field, str(exc))
+            return default
+
+
+def _closest(word: str, choices: set[str]) -> str | None:
+    import difflib
+
+    found = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.7)
+    return found[0] if found else None
+
+
+def load_config(path: Path | str = DEFAULT_CONFIG) -> Config:
+    """Read and validate the config file. Raises ConfigError naming every bad field."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(path, [ConfigProblem("(file)", "not found")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(path, [ConfigProblem("(file)", f"cannot be read: {exc}")]) from None
+    try:
+        data = YAML(typ="safe").load(text)
+    except YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else "(file)"
+        reason = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(path, [ConfigProblem(where, f"is not valid YAML: {reason}")]) from None
+    return config_from_dict(data, path)
+
+
+def config_from_dict(data: Any, path: Path) -> Config:
+    check = _Checker()
+    if not isinstance(data, dict):
+        raise ConfigError(path, [ConfigProblem("(file)", "must be a YAML mapping with a 'feeds' list")])
+    check.unknown_keys("", data, TOP_KEYS)
+    base_dir = path.resolve().parent
+
+    title = check.text("title", data.get("title")) or "Aggregated news"
+    base_url = check.text("base_url", data.get("base_url"), required=True) or "http://localhost/"
+    if not is_http_url(base_url):
+        check.problem("base_url", f"{base_url!r} is not an absolute http(s) URL")
+    if not base_url.endswith("/"):
+        base_url += "/"
+    database = base_dir / (check.text("database", data.get("database")) or "aggregator.db")
+    output_dir = base_dir / (check.text("output_dir", data.get("output_dir")) or "public")
+    max_entries = int(check.number("max_entries", data.get("max_entries"), 100, 1, integer=True))
+    retention_days = float(check.number("retention_days", data.get("retention_days"), 365, 1))
+
+    fetch_data = check.mapping("fetch", data.get("fetch"))
+    check.unknown_keys("fetch.", fetch_data, FETCH_KEYS)
+    fetch = FetchSettings(
+        timeout=float(check.number("fetch.timeout", fetch_data.get("timeout"), 20, 0.1)),
+        max_bytes=int(check.number("fetch.max_bytes", fetch_data.get("max_bytes"), 10_000_000, 1024, True)),
+        concurrency=int(check.number("fetch.concurrency", fetch_data.get("concurrency"), 16, 1, True)),
+        per_host=int(check.number("fetch.per_host", fetch_data.get("per_host"), 2, 1, True)),
+        max_redirects=int(check.number("fetch.max_redirects", fetch_data.get("max_redirects"), 5, 0, True)),
+    )
+
+    polling_data = check.mapping("polling", data.get("polling"))
+    check.unknown_keys("polling.", polling_data, POLLING_KEYS)
+    defaults = PollingSettings()
+    polling = PollingSettings(
+        min_interval=check.duration("polling.min_interval", polling_data.get("min_interval"), defaults.min_interval),
+        max_interval=check.duration("polling.max_interval", polling_data.get("max_interval"), defaults.max_interval),
+        default_interval=check.duration(
+            "polling.default_interval", polling_data.get("default_interval"), defaults.default_interval
+        ),
+        max_backoff=check.duration("polling.max_backoff", polling_data.get("max_backoff"), defaults.max_backoff),
+    )
+    if polling.min_interval > polling.max_interval:
+        check.problem("polling.min_interval", "must not be more than polling.max_interval")
+
+    dedupe_data = check.mapping("dedupe", data.get("dedupe"))
+    check.unknown_keys("dedupe.", dedupe_data, DEDUPE_KEYS)
+    threshold = float(
+        check.number("dedupe.similarity_threshold", dedupe_data.get("similarity_threshold"), 0.5, 0.0)
+    )
+    if threshold > 1:
+        check.problem("dedupe.similarity_threshold", "must be between 0 and 1")
+    never_merge: list[tuple[str, str]] = []
+    raw_pairs = dedupe_data.get("never_merge") or []
+    if not isinstance(raw_pairs, list):
+        check.problem("dedupe.never_merge", "must be a list of [url, url] pairs")
+        raw_pairs = []
+    for i, pair in enumerate(raw_pairs):
+        if (
+            not isinstance(pair, list)
+            or len(pair) != 2
+            or not all(isinstance(u, str) and is_http_url(u) for u in pair)
+        ):
+            check.problem(f"dedupe.never_merge[{i}]", "must be a pair of two article URLs: [url, url]")
+        else:
+            never_merge.append((pair[0], pair[1]))
+    dedupe = DedupeSettings(
+        similarity_threshold=threshold,
+        window_days=float(check.number("dedupe.window_days", dedupe_data.get("window_days"), 14, 0)),
+        never_merge=tuple(never_merge),
+    )
+
+    schedule_data = check.mapping("schedule", data.get("schedule"))
+    check.unknown_keys("schedule.", schedule_data, SCHEDULE_KEYS)
+    every = check.duration("schedule.every", schedule_data.get("every"), 0) or None
+    cron = check.text("schedule.cron", schedule_data.get("cron"))
+    if every and cron:
+        check.problem("schedule", "give either 'every' or 'cron', not both")
+    if cron:
+        try:
+            from apscheduler.triggers.cron import CronTrigger
+
+            CronTrigger.from_crontab(cron)
+        except ValueError as exc:
+            check.problem("schedule.cron", f"{cron!r} is not a crontab expression: {exc}")
+    schedule = ScheduleSettings(every=every, cron=cron)
+
+    regions: dict[str, str] = {}
+    regions_data = data.get("regions")
+    if not isinstance(regions_data, dict) or not regions_data:
+        check.problem("regions", "is required: a mapping of region slug to label, e.g. europe: Europe")
+    else:
+        for slug, label in regions_data.items():
+            if not isinstance(slug, str) or not _SLUG.match(slug):
+                check.problem(f"regions.{slug}", "a region slug must be lower-case letters, digits, - or _")
+                continue
+            regions[slug] = check.text(f"regions.{slug}", label, required=True) or slug
+
+    feeds = _check_feeds(check, data.get("feeds"), regions)
+
+    if check.problems:
+        raise ConfigError(path, check.problems)
+    return Config(
+        path=path.resolve(),
+        title=title,
+        base_url=base_url,
+        database=database,
+        output_dir=output_dir,
+        regions=regions,
+        feeds=tuple(feeds),
+        max_entries=max_entries,
+        retention_days=retention_days,
+        fetch=fetch,
+        polling=polling,
+        dedupe=dedupe,
+        schedule=schedule,
+    )
+
+
+def _check_feeds(check: _Checker, feeds_data: Any, regions: dict[str, str]) -> list[FeedConfig]:
+    if not isinstance(feeds_data, list):
+        check.problem("feeds", "is required: a list of feeds, each with url, name, region, country, language")
+        return []
+    feeds: list[FeedConfig] = []
+    seen_urls: dict[str, str] = {}
+    for i, item in enumerate(feeds_data):
+        label = f"feeds[{i}]"
+        if isinstance(item, dict) and isinstance(item.get("name"), str):
+            label += f" ({item['name']})"
+        if not isinstance(item, dict):
+            check.problem(label, "must be a mapping with url, name, region, country, language")
+            continue
+        check.unknown_keys(label + ".", item, FEED_KEYS)
+        before = len(check.problems)
+        url = check.text(f"{label}.url", item.get("url"), required=True)
+        if url is not None:
+            if not is_http_url(url):
+                check.problem(f"{label}.url", f"{url!r} is not an absolute http(s) URL")
+            elif url in seen_urls:
+                check.problem(f"{label}.url", f"{url} is already used by {seen_urls[url]}")
+            else:
+                seen_urls[url] = label
+        name = check.text(f"{label}.name", item.get("name"), required=True)
+        site = check.text(f"{label}.site", item.get("site"))
+        if site is not None and not is_http_url(site):
+            check.problem(f"{label}.site", f"{site!r} is not an absolute http(s) URL")
+        region = check.text(f"{label}.region", item.get("region"), required=True)
+        if region is not None and regions and region not in regions:
+            check.problem(
+                f"{label}.region", f"{region!r} is not one of the regions: {', '.join(sorted(regions))}"
+            )
+        country = check.text(f"{label}.country", item.get("country"), required=True)
+        if country is not None:
+            country = country.upper()
+            if country not in COUNTRY_CODES:
+                check.problem(f"{label}.country", f"{country!r} is not an ISO 3166-1 alpha-2 code such as GB")
+        language = check.text(f"{label}.language", item.get("language"), required=True)
+        if language is not None and not _LANGUAGE_TAG.match(language):
+            check.problem(f"{label}.language", f"{language!r} is not a BCP 47 language tag such as en or en-GB")
+        enabled = item.get("enabled", True)
+        if not isinstance(enabled, bool):
+            check.problem(f"{label}.enabled", "must be true or false")
+            enabled = True
+        subdivision_raw = item.get("subdivision") or []
+        if isinstance(subdivision_raw, str):
+            subdivision_raw = [subdivision_raw]
+        subdivisions: list[str] = []
+        if not isinstance(subdivision_raw, list):
+            check.problem(f"{label}.subdivision", "must be an ISO 3166-2 code such as GB-SCT, or a list of them")
+        else:
+            for code in subdivision_raw:
+                code_text = str(code).upper()
+                m = _SUBDIVISION.match(code_text)
+                if not m or m.group(1) not in COUNTRY_CODES:
+                    check.problem(f"{label}.subdivision", f"{code!r} is not an ISO 3166-2 code such as GB-SCT")
+                elif country and m.group(1) != country:
+                    check.problem(f"{label}.subdivision", f"{code_text} is not in country {country}")
+                else:
+                    subdivisions.append(code_text)
+        if len(check.problems) > before or not (url and name and region and country and language):
+            continue
+        feeds.append(
+            FeedConfig(
+                url=url,
+                name=name,
+                region=region,
+                country=country,
+                language=language,
+                site=site,
+                enabled=enabled,
+                affiliation=check.text(f"{label}.affiliation", item.get("affiliation")),
+                subdivision=tuple(subdivisions),
+                notes=check.text(f"{label}.notes", item.get("notes")),
+            )
+        )
+    return feeds

@@ -1,0 +1,270 @@
+"""One update cycle: pick the due feeds, fetch them, parse what changed, store it, prune, publish.
+
+This is the only place the stages meet; it holds no SQL, HTTP or XML of its own. Fetching is
+concurrent, parsing runs on every core, and each feed is stored in its own transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import datetime as dt
+import hashlib
+import logging
+import multiprocessing
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from . import USER_AGENT, dedupe, polling
+from .fetch import iter_fetch
+from .lock import CycleLock
+from .models import Config, CycleReport, FeedConfig, FetchRequest, FetchResult, ParsedFeed, ParseError
+from .parse import parse_feed
+from .publish import publish
+from .store import FeedFetchState, FeedUpdate, Store, utcnow
+
+log = logging.getLogger("aggregator.cycle")
+
+# Below this many bodies to parse, starting worker processes costs more than it saves.
+PARSE_POOL_MIN_FEEDS = 4
+
+
+@dataclass(frozen=True)
+class FeedOutcome:
+    """One feed's result in a cycle, for progress display and logs."""
+
+    feed: FeedConfig
+    status: str  # ok, unchanged, not_modified, error, gone
+    new: int
+    updated: int
+    seconds: float
+    error: str | None
+
+
+ProgressCallback = Callable[[FeedOutcome], None]
+
+
+def select_due(
+    config: Config,
+    states: dict[str, FeedFetchState],
+    now: dt.datetime,
+    force_all: bool = False,
+    only_urls: set[str] | None = None,
+) -> tuple[list[FeedConfig], int]:
+    """The feeds to fetch now, and how many enabled feeds were skipped as not yet due."""
+    due: list[FeedConfig] = []
+    skipped = 0
+    for feed in config.feeds:
+        if only_urls is not None:
+            if feed.url in only_urls:
+                due.append(feed)
+            continue
+        if not feed.enabled:
+            continue
+        state = states.get(feed.url)
+        if state is not None and state.last_status == "gone":
+            skipped += 1
+            continue
+        if force_all or state is None or polling.is_due(state.next_due, now):
+            due.append(feed)
+        else:
+            skipped += 1
+    return due, skipped
+
+
+def run_cycle(
+    config: Config,
+    *,
+    force_all: bool = False,
+    only_urls: set[str] | None = None,
+    progress: ProgressCallback | None = None,
+    stop: threading.Event | None = None,
+    user_agent: str = USER_AGENT,
+) -> CycleReport:
+    """Run one cycle under the cycle lock. Raises LockHeld if another cycle runs."""
+    with CycleLock(config.database):
+        with Store.open(config.database) as store:
+            return _run_locked(config, store, force_all, only_urls, progress, stop, user_agent)
+
+
+def _run_locked(
+    config: Config,
+    store: Store,
+    force_all: bool,
+    only_urls: set[str] | None,
+    progress: ProgressCallback | None,
+    stop: threading.Event | None,
+    user_agent: str,
+) -> CycleReport:
+    started = time.monotonic()
+    now = utcnow()
+    store.sync_feeds(config.feeds, now)
+    cycle_id = store.start_cycle(now)
+    states = store.fetch_states()
+    due, skipped = select_due(config, states, now, force_all, only_urls)
+    report = CycleReport(skipped=skipped)
+    matcher = dedupe.StoryMatcher(config.dedupe)
+
+    if due:
+        asyncio.run(_fetch_parse_store(config, store, due, states, matcher, report, progress, stop, user_agent))
+    if stop is not None and stop.is_set():
+        report.interrupted = True
+
+    pruned = store.prune(utcnow(), config.retention_days)
+    if pruned:
+        log.info("pruned %d stories older than %g days", pruned, config.retention_days)
+    publish(config, store)
+    report.seconds = round(time.monotonic() - started, 3)
+    store.finish_cycle(cycle_id, utcnow(), report)
+    return report
+
+
+async def _fetch_parse_store(
+    config: Config,
+    store: Store,
+    due: list[FeedConfig],
+    states: dict[str, FeedFetchState],
+    matcher: dedupe.StoryMatcher,
+    report: CycleReport,
+    progress: ProgressCallback | None,
+    stop: threading.Event | None,
+    user_agent: str,
+) -> None:
+    feeds = {f.url: f for f in due}
+    requests = [
+        FetchRequest(
+            url=f.url,
+            etag=states[f.url].etag if f.url in states else None,
+            last_modified=states[f.url].last_modified if f.url in states else None,
+        )
+        for f in due
+    ]
+    pool = _parse_pool(len(due))
+    loop = asyncio.get_running_loop()
+    pending: set[asyncio.Task[None]] = set()
+    # Storing happens on this one thread, one feed at a time: SQLite has one writer anyway.
+    store_lock = asyncio.Lock()
+
+    async def handle(result: FetchResult) -> None:
+        feed = feeds[result.url]
+        state = states.get(feed.url)
+        parsed: ParsedFeed | None = None
+        parse_error: str | None = None
+        suggested: str | None = None
+        body_hash: str | None = None
+        status = result.status
+        if result.status == "ok" and result.body is not None:
+            body_hash = hashlib.sha256(result.body).hexdigest()
+            if state is not None and state.body_hash == body_hash and state.last_status in ("ok", "not_modified"):
+                status = "unchanged"  # same bytes without validators: nothing to parse
+            else:
+                try:
+                    parsed = await loop.run_in_executor(
+                        pool, parse_feed, result.body, result.headers, result.final_url or result.url
+                    )
+                except ParseError as exc:
+                    parse_error, suggested = str(exc), exc.suggested_feed_url
+                except Exception as exc:  # a bug must cost one feed, never the cycle
+                    log.exception("internal error while parsing %s", feed.url)
+                    parse_error = f"internal error while parsing: {type(exc).__name__}: {exc}"
+                if parse_error is not None:
+                    status = "error"
+        now = utcnow()
+        next_due = _next_due(config, state, result, parsed, status, now)
+        async with store_lock:
+            counts = store.record_update(
+                FeedUpdate(
+                    feed=feed,
+                    fetched=result,
+                    now=now,
+                    next_due=next_due,
+                    parsed=parsed,
+                    parse_error=parse_error,
+                    suggested_url=suggested,
+                    body_hash=body_hash,
+                ),
+                matcher,
+                config.retention_days,
+            )
+        error = parse_error or result.error
+        _count(report, status, counts.new, counts.updated)
+        outcome = FeedOutcome(feed, status, counts.new, counts.updated, result.elapsed, error)
+        log.info(
+            "%s %s: %s%s, %d new, %d updated, %.2fs",
+            feed.name,
+            feed.url,
+            status,
+            f" ({error})" if error else "",
+            counts.new,
+            counts.updated,
+            result.elapsed,
+            extra={"feed_url": feed.url, "outcome": status, "new": counts.new, "updated": counts.updated},
+        )
+        if progress is not None:
+            progress(outcome)
+
+    results = iter_fetch(requests, config.fetch, user_agent=user_agent)
+    try:
+        async for result in results:
+            if stop is not None and stop.is_set():
+                break
+            task = asyncio.create_task(handle(result))
+            pending.add(task)
+            task.add_done_callback(pending.discard)
+        if pending:
+            await asyncio.gather(*pending)
+    finally:
+        await results.aclose()
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _parse_pool(feed_count: int) -> concurrent.futures.Executor | None:
+    workers = min(os.cpu_count() or 1, 4)
+    if feed_count < PARSE_POOL_MIN_FEEDS or workers < 2:
+        return None  # None = the loop's default thread pool
+    # forkserver: children start from a clean process, not a copy of one with threads running.
+    return concurrent.futures.ProcessPoolExecutor(
+        max_workers=workers, mp_context=multiprocessing.get_context("forkserver")
+    )
+
+
+def _next_due(
+    config: Config,
+    state: FeedFetchState | None,
+    result: FetchResult,
+    parsed: ParsedFeed | None,
+    status: str,
+    now: dt.datetime,
+) -> dt.datetime | None:
+    if status == "gone":
+        return None
+    if status == "error":
+        failures = (state.consecutive_failures if state else 0) + 1
+        return polling.next_due_after_failure(now, config.polling, failures, result.retry_after)
+    return polling.next_due_after_success(
+        now,
+        config.polling,
+        headers=result.headers,
+        ttl_minutes=parsed.ttl_minutes if parsed else None,
+        update_seconds=parsed.update_seconds if parsed else None,
+        entry_times=state.recent_entry_times if state else (),
+    )
+
+
+def _count(report: CycleReport, status: str, new: int, updated: int) -> None:
+    if status == "ok":
+        report.ok += 1
+    elif status == "unchanged":
+        report.unchanged += 1
+    elif status == "not_modified":
+        report.not_modified += 1
+    else:
+        report.failed += 1
+    report.new_entries += new
+    report.updated_entries += updated

@@ -1,0 +1,102 @@
+"""Feed health for operators: the `status` table and JSON, and the `status --check` verdict.
+
+It reads state through Store and formats it; it never fetches or changes anything.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any
+
+from .config import parse_duration
+from .models import Config
+from .store import Store, from_db_time, utcnow
+
+
+def status_records(config: Config, store: Store) -> list[dict[str, Any]]:
+    """One dict per configured feed (JSON-ready apart from datetimes)."""
+    health = {h.url: h for h in store.feed_health()}
+    records = []
+    for feed in config.feeds:
+        h = health.get(feed.url)
+        record: dict[str, Any] = {
+            "url": feed.url,
+            "name": feed.name,
+            "region": feed.region,
+            "country": feed.country,
+            "enabled": feed.enabled,
+            "last_status": None,
+            "last_error": None,
+            "consecutive_failures": 0,
+            "entries": 0,
+            "last_fetched": None,
+            "next_due": None,
+            "moved_to": None,
+            "suggested_url": None,
+        }
+        if h is not None:
+            data = dataclasses.asdict(h)
+            for key in record:
+                if key in data and key not in ("name", "region", "enabled", "url"):
+                    record[key] = data[key]
+        records.append(record)
+    return records
+
+
+def health_check(
+    records: list[dict[str, Any]], last_cycle: dict[str, Any] | None, max_age: str, max_failing: float
+) -> list[str]:
+    """Why the service is unhealthy, if it is: no recent cycle, or too many failing feeds."""
+    problems = []
+    now = utcnow()
+    finished = from_db_time(last_cycle["finished"]) if last_cycle else None
+    age_limit = dt.timedelta(seconds=parse_duration(max_age))
+    if finished is None:
+        problems.append("no cycle has finished yet")
+    elif now - finished > age_limit:
+        problems.append(f"the last cycle finished at {finished:%Y-%m-%d %H:%M} UTC, more than {max_age} ago")
+    enabled = [r for r in records if r["enabled"]]
+    failing = [r for r in enabled if r["last_status"] in ("error", "gone")]
+    if enabled and len(failing) / len(enabled) > max_failing:
+        problems.append(f"{len(failing)} of {len(enabled)} enabled feeds are failing")
+    return problems
+
+
+def print_status_table(records: list[dict[str, Any]], last_cycle: dict[str, Any] | None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="Feeds", show_lines=False)
+    for column in ("name", "region", "status", "fails", "entries", "last fetched", "next due", "problem"):
+        table.add_column(column)
+    for r in records:
+        status = r["last_status"] or ("disabled" if not r["enabled"] else "never fetched")
+        if not r["enabled"] and r["last_status"]:
+            status += " (disabled)"
+        problem = r["last_error"] or ""
+        if r["moved_to"]:
+            problem = (problem + "; " if problem else "") + f"moved to {r['moved_to']}"
+        if r["suggested_url"]:
+            problem = (problem + "; " if problem else "") + f"feed found at {r['suggested_url']}"
+        table.add_row(
+            r["name"],
+            r["region"],
+            status,
+            str(r["consecutive_failures"]),
+            str(r["entries"]),
+            _fmt(r["last_fetched"]),
+            _fmt(r["next_due"]),
+            problem,
+        )
+    console = Console(width=200 if not Console().is_terminal else None)
+    console.print(table)
+    if last_cycle:
+        console.print(
+            f"last cycle finished {last_cycle['finished']}: {last_cycle['new_entries']} new,"
+            f" {last_cycle['updated_entries']} updated, {last_cycle['failed']} failed, {last_cycle['seconds']:.1f} s"
+        )
+
+
+def _fmt(value: dt.datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value else "-"

@@ -1,0 +1,81 @@
+"""Shared fixtures: a real feed server on 127.0.0.1, config files in tmp_path, the CLI in-process."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ruamel.yaml import YAML
+
+from feedserver import FeedServer
+
+TESTS = Path(__file__).resolve().parent
+REPO = TESTS.parent
+FEED_DATA = TESTS / "data" / "feeds"
+CORPUS = Path(os.environ.get("AGGREGATOR_CORPUS", REPO.parent / "shared" / "corpus"))
+
+ATOM_NS = "{http://www.w3.org/2005/Atom}"
+
+
+@pytest.fixture
+def feed_server() -> Iterator[FeedServer]:
+    with FeedServer() as server:
+        yield server
+
+
+def write_config(directory: Path, feeds: list[dict[str, Any]], **overrides: Any) -> Path:
+    """A feeds.yaml in `directory` with two regions and the given feeds."""
+    data: dict[str, Any] = {
+        "title": "Test World News",
+        "base_url": "https://feeds.example.org/",
+        "regions": {"europe": "Europe", "asia": "Asia", "africa": "Africa"},
+        "fetch": {"timeout": 5, "max_bytes": 2_000_000, "concurrency": 8},
+        "feeds": feeds,
+    }
+    data.update(overrides)
+    path = directory / "feeds.yaml"
+    with path.open("w", encoding="utf-8") as f:
+        YAML().dump(data, f)
+    return path
+
+
+def feed_entry(url: str, name: str, region: str = "europe", country: str = "GB", language: str = "en",
+               **extra: Any) -> dict[str, Any]:  # fmt: skip
+    return {"url": url, "name": name, "region": region, "country": country, "language": language, **extra}
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+
+def run_cli(*args: str | os.PathLike[str]) -> CliResult:
+    """Run `aggregator ARGS` in this process (fast), capturing its output."""
+    from aggregator.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main([str(a) for a in args])
+    return CliResult(code, out.getvalue(), err.getvalue())
+
+
+def run_cli_process(*args: str | os.PathLike[str], timeout: float = 120, **kwargs: Any) -> CliResult:
+    """Run `python -m aggregator ARGS` as a separate process (for exit codes, signals, locks)."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "aggregator", *[str(a) for a in args]],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        **kwargs,
+    )
+    return CliResult(proc.returncode, proc.stdout, proc.stderr)
