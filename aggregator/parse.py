@@ -107,7 +107,7 @@ _DOCTYPE = re.compile("<!DOCTYPE", re.IGNORECASE)
 # alternative starts with a different character and the star may end anywhere, so a match never
 # backtracks: one pass in C, however hostile the input.
 _DOCTYPE_OUTSIDE = re.compile(r"(?:[^\"'\[>]+|\"[^\"]*\"|'[^']*')*")
-_DOCTYPE_INSIDE = re.compile(r"(?:[^\"'\]<]+|\"[^\"]*\"|'[^']*'|<!--.*?-->|<(?!!--))*", re.DOTALL)
+_DOCTYPE_INSIDE = re.compile(r"(?:[^\"'\]<]+|\"[^\"]*\"|'[^']*'|<!--.*?-->|<+(?!!--))*", re.DOTALL)
 
 
 def _doctype_end(text: str, start: int) -> int:
@@ -345,7 +345,9 @@ def _build_entry(entry: Mapping[str, Any], base: str, feed_language: str | None)
         author=author,
         categories=_categories(entry),
         published=_to_utc(entry.get("published_parsed") or entry.get("created_parsed")),
-        updated=_to_utc(entry.get("updated_parsed")),
+        # dict.get, not entry.get: FeedParserDict would answer "updated_parsed" with the published
+        # date (a deprecated fallback), making every entry look edited at publication.
+        updated=_to_utc(dict.get(entry, "updated_parsed")) if isinstance(entry, dict) else None,
         language=language,
     )
 

@@ -80,6 +80,9 @@ def _attribute_filter(tag: str, attribute: str, value: str) -> str | None:
     if attribute in _NUMERIC_ATTRIBUTES:
         # width="100%" or width="expression(...)" are layout games, not content.
         return value if _DIGITS.fullmatch(value.strip()) else None
+    if attribute == "cite":
+        # nh3 checks schemes on href/src only; a cite URL gets the same http(s)-only rule here.
+        return safe_url(value)
     if tag == "img" and attribute == "src":
         # An image has no business being a mailto: link. Relative sources pass here and are
         # resolved (or dropped) by nh3 afterwards.

@@ -67,6 +67,7 @@ def assert_inert(output: str) -> None:
         '<noscript><p title="</noscript><img src=x onerror=alert(1)>">',
         '<template><script>alert(1)</script></template>',
         '<p id="main" class="evil">x</p>',
+        '<blockquote cite="javascript:alert(1)">x</blockquote>',
     ],
 )
 def test_injection_is_removed(hostile: str) -> None:
