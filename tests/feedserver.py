@@ -10,9 +10,14 @@ from __future__ import annotations
 import email.utils
 import hashlib
 import http.server
+import select
+import socket
 import socketserver
+import struct
+import sys
 import threading
 import time
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -44,11 +49,20 @@ class _ThreadingServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
     allow_reuse_address = True
     request_queue_size = 64
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        # A client that hangs up mid-response (a fetcher refusing a bomb) is the expected case in
+        # these tests, not a server error worth a traceback on stderr.
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)  # type: ignore[arg-type]
+
 
 class FeedServer:
     """Start with `with FeedServer() as server:`; `server.url("/x")` is the address of route /x."""
 
-    def __init__(self) -> None:
+    def __init__(self, poll_interval: float = 0.5) -> None:
+        # How often serve_forever checks for shutdown: each FeedServer's exit waits up to this long.
+        self.poll_interval = poll_interval
         self.routes: dict[str, Route] = {}
         self.requests: list[RequestRecord] = []
         self._lock = threading.Lock()
@@ -108,7 +122,9 @@ class FeedServer:
 
         self._httpd = _ThreadingServer(("127.0.0.1", 0), RequestHandler)
         self.port = self._httpd.server_address[1]
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": poll_interval}, daemon=True
+        )
 
     # ------------------------------------------------------------------ setup
     def url(self, path: str) -> str:
@@ -151,3 +167,113 @@ class FeedServer:
 
 def http_date(ts: float | None = None) -> str:
     return email.utils.formatdate(ts if ts is not None else time.time(), usegmt=True)
+
+
+# --------------------------------------------------------------------------- raw-handler helpers
+# For Route.handler functions that write the response themselves. Every helper gives up when the
+# client disconnects or a deadline passes, so handler threads always end and the server shuts down.
+
+RawHandler = http.server.BaseHTTPRequestHandler
+
+
+def write_head(
+    handler: RawHandler, status: int = 200, headers: dict[str, str] | None = None, reason: str = "OK"
+) -> None:
+    """Write a status line and headers; the connection closes after this response."""
+    handler.close_connection = True
+    lines = [f"HTTP/1.1 {status} {reason}"] + [f"{k}: {v}" for k, v in (headers or {}).items()]
+    lines.append("Connection: close")
+    send(handler, ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+
+
+def send(handler: RawHandler, data: bytes) -> bool:
+    """Write raw bytes; False once the client has gone away."""
+    try:
+        handler.wfile.write(data)
+        handler.wfile.flush()
+        return True
+    except (BrokenPipeError, ConnectionResetError, OSError):
+        return False
+
+
+def client_gone(handler: RawHandler, wait: float = 0.0) -> bool:
+    """True when the client has closed its end (or the socket is unusable)."""
+    sock: socket.socket = handler.connection
+    try:
+        readable, _, _ = select.select([sock], [], [], wait)
+        if not readable:
+            return False
+        return sock.recv(1, socket.MSG_PEEK) == b""
+    except (OSError, ValueError):
+        return True
+
+
+def wait_for_disconnect(handler: RawHandler, max_seconds: float = 10.0) -> None:
+    """Say nothing until the client hangs up, or max_seconds pass."""
+    handler.close_connection = True
+    deadline = time.monotonic() + max_seconds
+    while time.monotonic() < deadline and not client_gone(handler, 0.05):
+        pass
+
+
+def drip(handler: RawHandler, data: bytes, interval: float, max_seconds: float = 10.0) -> None:
+    """Write `data` one byte per `interval` seconds until done, the client leaves, or max_seconds pass."""
+    handler.close_connection = True
+    deadline = time.monotonic() + max_seconds
+    for i in range(len(data)):
+        if time.monotonic() > deadline or not send(handler, data[i : i + 1]) or client_gone(handler, interval):
+            return
+
+
+def reset_connection(handler: RawHandler) -> None:
+    """Abort the connection with a TCP RST (SO_LINGER 0) instead of an orderly close."""
+    handler.close_connection = True
+    sock: socket.socket = handler.connection
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.close()
+    except OSError:
+        pass
+
+
+# --------------------------------------------------------------------------- compression bombs
+
+_MB = 1 << 20
+
+
+def deflate_bomb(size: int, container: str = "gzip") -> bytes:
+    """A valid compressed stream of `size` zero bytes (a multiple of 1 MiB), built without ever
+    holding more than 1 MiB of plaintext: after a full flush every 1 MiB of zeros compresses to
+    the same bytes, so the body is one block repeated. container: "gzip", "zlib" or "raw"."""
+    if size % _MB or size < 2 * _MB:
+        raise ValueError("size must be a multiple of 1 MiB, at least 2 MiB")
+    wbits = {"gzip": 31, "zlib": 15, "raw": -15}[container]
+    zeros = bytes(_MB)
+    comp = zlib.compressobj(9, zlib.DEFLATED, wbits)
+    first = comp.compress(zeros) + comp.flush(zlib.Z_FULL_FLUSH)
+    block = comp.compress(zeros) + comp.flush(zlib.Z_FULL_FLUSH)
+    assert comp.compress(zeros) + comp.flush(zlib.Z_FULL_FLUSH) == block
+    final_empty_block = b"\x03\x00"  # BFINAL=1, fixed Huffman, just the end-of-block code
+    body = [first, block * (size // _MB - 1), final_empty_block]
+    if container == "gzip":
+        crc = 0
+        for _ in range(size // _MB):
+            crc = zlib.crc32(zeros, crc)
+        body.append(struct.pack("<II", crc, size & 0xFFFFFFFF))
+    elif container == "zlib":
+        adler = 1
+        for _ in range(size // _MB):
+            adler = zlib.adler32(zeros, adler)
+        body.append(struct.pack(">I", adler))
+    return b"".join(body)
+
+
+def brotli_bomb(size: int) -> bytes:
+    """A brotli stream of `size` zero bytes (a multiple of 1 MiB), compressed 1 MiB at a time."""
+    import brotli  # type: ignore[import-untyped]
+
+    zeros = bytes(_MB)
+    comp = brotli.Compressor(quality=1)
+    parts = [comp.process(zeros) for _ in range(size // _MB)]
+    parts.append(comp.finish())
+    return b"".join(parts)
