@@ -334,6 +334,9 @@ def _build_entry(entry: Mapping[str, Any], base: str, feed_language: str | None)
     author = clean_text(entry.get("author"), max_chars=MAX_AUTHOR_CHARS) or None
     details = [content_detail, entry.get("title_detail"), entry.get("summary_detail")]
     language = _language(*(d.get("language") for d in details if isinstance(d, Mapping)), feed_language)
+    # dict.get, not entry.get: FeedParserDict would answer "updated_parsed" with the published
+    # date (a deprecated fallback), making every entry look edited at publication.
+    updated_raw = dict.get(entry, "updated_parsed") if isinstance(entry, dict) else None
     return ParsedEntry(
         key=key,
         key_source=key_source,
@@ -344,10 +347,10 @@ def _build_entry(entry: Mapping[str, Any], base: str, feed_language: str | None)
         summary_html=summary_html,
         author=author,
         categories=_categories(entry),
-        published=_to_utc(entry.get("published_parsed") or entry.get("created_parsed")),
-        # dict.get, not entry.get: FeedParserDict would answer "updated_parsed" with the published
-        # date (a deprecated fallback), making every entry look edited at publication.
-        updated=_to_utc(dict.get(entry, "updated_parsed")) if isinstance(entry, dict) else None,
+        # RSS 1.0's dc:date and Atom entries with only <updated> give feedparser no published
+        # date; their one date is still the best publication time we have.
+        published=_to_utc(entry.get("published_parsed") or entry.get("created_parsed") or updated_raw),
+        updated=_to_utc(updated_raw),
         language=language,
     )
 

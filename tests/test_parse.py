@@ -555,3 +555,17 @@ def test_no_socket_is_opened_while_parsing(monkeypatch: pytest.MonkeyPatch) -> N
         parse(doc)
     except ParseError:
         pass
+
+
+def test_rss10_dc_date_is_the_published_time() -> None:
+    body = b"""<?xml version="1.0" encoding="utf-8"?>
+<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/"
+         xmlns:dc="http://purl.org/dc/elements/1.1/">
+  <channel rdf:about="https://example.org/"><title>T</title><link>https://example.org/</link>
+    <description>d</description><items><rdf:Seq><rdf:li rdf:resource="https://example.org/a"/></rdf:Seq></items>
+  </channel>
+  <item rdf:about="https://example.org/a"><title>A</title><link>https://example.org/a</link>
+    <dc:date>2026-11-19T18:30:00+01:00</dc:date></item>
+</rdf:RDF>"""
+    entry = parse_feed(body, {"content-type": "application/rdf+xml"}, "https://example.org/feed").entries[0]
+    assert entry.published == dt.datetime(2026, 11, 19, 17, 30, tzinfo=dt.timezone.utc)
