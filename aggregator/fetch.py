@@ -37,6 +37,7 @@ _PERMANENT_CODES = frozenset({301, 308})
 # expands to gigabytes costs max_bytes + one piece of memory, never more.
 _PIECE = 64 * 1024
 _MAX_ERROR_CHARS = 200
+_LOCATION = "aggregator.location"  # where _hide_location keeps a response's Location header
 
 
 class _FetchError(Exception):
@@ -268,6 +269,10 @@ def _describe(exc: Exception, settings: FetchSettings) -> str:
         return "could not resolve host name"
     if "certificate" in messages or "ssl" in messages:
         return f"TLS error ({_clean(str(exc), 120)})"
+    if "location header" in messages:  # a client without _hide_location met a bad redirect
+        return "redirect to an invalid URL"
+    if isinstance(exc, httpx.InvalidURL):
+        return f"invalid URL ({_clean(str(exc), 120)})"
     if isinstance(exc, httpx.RemoteProtocolError):
         if "peer closed connection" in messages or "incomplete" in messages:
             return "connection closed before the response was complete"
@@ -300,6 +305,8 @@ class _Fetch:
         self.limits = limits
         self.deadline = deadline
         self.queued = 0.0  # seconds spent waiting for a slot, which the time limit does not count
+        # What the latest response told us, so a failure after the headers still reports it.
+        self.context: dict[str, object] = {}
 
     @contextlib.asynccontextmanager
     async def _slot(self, host: str) -> AsyncIterator[None]:
@@ -339,7 +346,8 @@ class _Fetch:
         while True:
             async with self._slot(url.host):
                 async with self.client.stream("GET", url, headers=self._headers()) as response:
-                    location = response.headers.get("location")
+                    location = response.extensions.get(_LOCATION) or response.headers.get("location")
+                    self.context = {"http_status": response.status_code, "headers": _headers_of(response)}
                     if response.status_code in _REDIRECT_CODES and location:
                         # Leaving the block closes the response unread: a redirect body is never wanted.
                         target = self._redirect_target(url, location)
@@ -368,13 +376,14 @@ class _Fetch:
 
     async def _final(self, response: httpx.Response, final_url: str, moved_to: str | None) -> FetchResult:
         status = response.status_code
-        headers = dict(response.headers.items())  # httpx lower-cases names and joins repeats with ", "
+        headers = _headers_of(response)
         common: dict[str, object] = {
             "http_status": status,
             "final_url": final_url,
             "moved_to": moved_to,
             "headers": headers,
         }
+        self.context = common
         if status == 304:
             return self.result(
                 status="not_modified",
@@ -425,6 +434,24 @@ class _Fetch:
         return b"".join(pieces)
 
 
+def _headers_of(response: httpx.Response) -> dict[str, str]:
+    headers = dict(response.headers.items())  # httpx lower-cases names and joins repeats with ", "
+    location = response.extensions.get(_LOCATION)
+    if location is not None:
+        headers["location"] = location
+    return headers
+
+
+async def _hide_location(response: httpx.Response) -> None:
+    # Even with follow_redirects=False httpx parses Location to offer `next_request`, and raises on
+    # values such as "data:..." or "javascript:..." before we see the response. We judge redirect
+    # targets ourselves, so httpx never gets to see the header.
+    location = response.headers.get("location")
+    if location is not None:
+        del response.headers["location"]
+        response.extensions[_LOCATION] = location
+
+
 async def fetch_feed(
     client: httpx.AsyncClient,
     request: FetchRequest,
@@ -444,22 +471,24 @@ async def fetch_feed(
             fetch = _Fetch(client, request, settings, limits or ConcurrencyLimits(settings), deadline)
             result = await fetch.run()
     except TimeoutError:
-        result = _error(request, f"timed out after {settings.timeout:g} s")
+        result = _error(request, f"timed out after {settings.timeout:g} s", fetch)
     except _FetchError as exc:
-        result = _error(request, str(exc))
+        result = _error(request, str(exc), fetch)
     except Exception as exc:  # anything a server can provoke must end as a result, not a crash
-        result = _error(request, _describe(exc, settings))
+        result = _error(request, _describe(exc, settings), fetch)
     queued = fetch.queued if fetch is not None else 0.0
     return replace(result, elapsed=max(0.0, time.monotonic() - started - queued))
 
 
-def _error(request: FetchRequest, reason: str) -> FetchResult:
-    return FetchResult(
+def _error(request: FetchRequest, reason: str, fetch: _Fetch | None) -> FetchResult:
+    context = fetch.context if fetch is not None else {}
+    return FetchResult(  # type: ignore[arg-type]
         url=request.url,
         status="error",
         error=reason,
         etag=request.etag,
         last_modified=request.last_modified,
+        **context,
     )
 
 
@@ -468,6 +497,7 @@ def make_client(settings: FetchSettings, user_agent: str = USER_AGENT) -> httpx.
     return httpx.AsyncClient(
         headers={"User-Agent": user_agent, "Accept": _ACCEPT, "Accept-Encoding": _ACCEPT_ENCODING},
         follow_redirects=False,
+        event_hooks={"response": [_hide_location]},
         # Per-operation limits are a backstop; fetch_feed's own deadline bounds the whole fetch.
         timeout=httpx.Timeout(settings.timeout),
         limits=httpx.Limits(

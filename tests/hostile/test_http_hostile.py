@@ -1,0 +1,339 @@
+"""Servers that misbehave on purpose: loops, dangerous redirects, compression bombs, endless or
+dripping responses, resets and lies. The fetcher must answer each with a result, in bounded time
+and memory, and never read a local file."""
+
+from __future__ import annotations
+
+import resource
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from aggregator.fetch import fetch_all
+from aggregator.models import FetchRequest, FetchResult, FetchSettings
+from feedserver import (
+    FeedServer,
+    RawHandler,
+    brotli_bomb,
+    deflate_bomb,
+    drip,
+    reset_connection,
+    send,
+    wait_for_disconnect,
+    write_head,
+)
+
+RSS = b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title></channel></rss>'
+TIMEOUT = 1.5
+LIMIT = 1_000_000
+SETTINGS = FetchSettings(timeout=TIMEOUT, max_bytes=LIMIT)
+BOMB_SIZE = 2 << 30  # 2 GiB decompressed
+
+
+@pytest.fixture
+def server() -> Iterator[FeedServer]:
+    with FeedServer(poll_interval=0.02) as s:
+        yield s
+
+
+def fetch(url: str, settings: FetchSettings = SETTINGS) -> FetchResult:
+    return fetch_all([FetchRequest(url)], settings)[0]
+
+
+def assert_error(result: FetchResult, reason: str) -> None:
+    assert result.status == "error", result
+    assert result.error == reason
+    assert result.body is None
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+# --------------------------------------------------------------------------- redirects and schemes
+
+
+def test_redirect_loop(server: FeedServer) -> None:
+    server.add("/a", status=302, headers={"Location": "/b"})
+    server.add("/b", status=301, headers={"Location": server.url("/a")})
+    server.add("/self", status=308, headers={"Location": "/self"})
+
+    loop, self_loop = fetch_all([FetchRequest(server.url("/a")), FetchRequest(server.url("/self"))], SETTINGS)
+
+    assert_error(loop, "redirect loop")
+    assert_error(self_loop, "redirect loop")
+    assert len(server.hits("/a")) == 1 and len(server.hits("/b")) == 1  # detected, not run to the max
+    assert len(server.hits("/self")) == 1
+
+
+# A line of a real local file: if it shows up in a result, the fetcher read the file.
+LOCAL_SECRET = Path("/etc/passwd").read_text().splitlines()[0] if Path("/etc/passwd").exists() else "root:x:0:0"
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "file:///etc/passwd",
+        "FILE:///etc/passwd",
+        "file://localhost/etc/passwd",
+        "ftp://127.0.0.1/etc/passwd",
+        "data:text/plain,hello",
+        "javascript:alert(1)",
+        "gopher://127.0.0.1:70/",
+        "jar:file:///etc/passwd!/",
+    ],
+)
+def test_redirect_to_other_schemes_is_refused(server: FeedServer, target: str) -> None:
+    server.add("/feed.xml", status=301, headers={"Location": target})
+
+    result = fetch(server.url("/feed.xml"))
+
+    assert result.status == "error"
+    assert result.error is not None and result.error.startswith("redirect to a non-http(s) URL")
+    assert result.body is None and result.final_url is None and result.moved_to is None
+    assert LOCAL_SECRET not in repr(result)
+    assert len(server.hits()) == 1
+
+
+@pytest.mark.parametrize(
+    "url", ["file:///etc/passwd", "FILE:///etc/passwd", "/etc/passwd", "ftp://127.0.0.1/x", "data:,x", "", "http://"]
+)
+def test_non_http_feed_urls_are_refused_without_io(server: FeedServer, url: str) -> None:
+    result = fetch(url)
+
+    assert result.status == "error"
+    assert result.error is not None
+    assert "unsupported URL scheme" in result.error or "invalid URL" in result.error
+    assert result.body is None and result.http_status is None
+    assert LOCAL_SECRET not in repr(result)
+    assert server.hits() == []
+
+
+def test_protocol_relative_redirect_is_followed(server: FeedServer) -> None:
+    server.add("/feed.xml", status=301, headers={"Location": f"//127.0.0.1:{server.port}/real.xml"})
+    real = server.add("/real.xml", RSS)
+
+    result = fetch(server.url("/feed.xml"))
+
+    assert result.status == "ok" and result.body == RSS and result.moved_to == real
+
+
+def test_redirect_hops_share_one_time_limit(server: FeedServer) -> None:
+    # Each hop alone is well inside the limit; together they are not.
+    def slow_redirect(next_path: str) -> "object":
+        def handler(h: RawHandler) -> None:
+            time.sleep(0.6)
+            write_head(h, 302, {"Location": next_path, "Content-Length": "0"}, reason="Found")
+
+        return handler
+
+    server.add_handler("/h0", slow_redirect("/h1"))  # type: ignore[arg-type]
+    server.add_handler("/h1", slow_redirect("/h2"))  # type: ignore[arg-type]
+    server.add_handler("/h2", slow_redirect("/h3"))  # type: ignore[arg-type]
+    server.add("/h3", RSS)
+
+    result = fetch(server.url("/h0"))
+
+    assert_error(result, f"timed out after {TIMEOUT:g} s")
+    assert result.elapsed <= TIMEOUT + 1
+
+
+# --------------------------------------------------------------------------- compression bombs
+
+
+@pytest.fixture(scope="session")
+def bombs() -> dict[str, bytes]:
+    return {
+        "gzip": deflate_bomb(BOMB_SIZE, "gzip"),
+        "deflate": deflate_bomb(BOMB_SIZE, "zlib"),
+        "deflate-raw": deflate_bomb(BOMB_SIZE, "raw"),
+        "br": brotli_bomb(BOMB_SIZE),
+    }
+
+
+@pytest.mark.parametrize("kind", ["gzip", "deflate", "deflate-raw", "br"])
+def test_compression_bomb_is_cut_off_at_max_bytes(server: FeedServer, bombs: dict[str, bytes], kind: str) -> None:
+    coding = kind.split("-")[0]
+    url = server.add("/bomb.xml", bombs[kind], headers={"Content-Encoding": coding})
+    rss_before = peak_rss_mib()
+
+    result = fetch(url)
+
+    assert_error(result, f"response larger than {LIMIT} bytes")
+    assert result.http_status == 200
+    assert result.elapsed < TIMEOUT
+    # Decoding one network read of the bomb without bounds would add tens to hundreds of MiB.
+    assert peak_rss_mib() - rss_before < 20
+
+
+def test_bomb_within_raw_limit_is_still_cut_off(server: FeedServer) -> None:
+    # 64 MiB of zeros is ~66 KB of gzip: far under max_bytes on the wire, so only the
+    # decompressed count can stop it.
+    packed = deflate_bomb(64 << 20, "gzip")
+    assert len(packed) < LIMIT
+    url = server.add("/bomb.xml", packed, headers={"Content-Encoding": "gzip"})
+
+    assert_error(fetch(url), f"response larger than {LIMIT} bytes")
+
+
+# --------------------------------------------------------------------------- endless and slow
+
+
+def endless_body(h: RawHandler) -> None:
+    write_head(h, 200, {"Content-Type": "application/rss+xml"})
+    chunk = b"<item>" + b"x" * 65530
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and send(h, chunk):
+        pass
+
+
+def test_endless_body_is_cut_off(server: FeedServer) -> None:
+    result = fetch(server.add_handler("/endless.xml", endless_body))
+
+    assert_error(result, f"response larger than {LIMIT} bytes")
+    assert result.elapsed < TIMEOUT
+
+
+def test_endless_chunked_body_is_cut_off(server: FeedServer) -> None:
+    def chunked(h: RawHandler) -> None:
+        write_head(h, 200, {"Transfer-Encoding": "chunked"})
+        chunk = b"%x\r\n%s\r\n" % (4096, b"y" * 4096)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and send(h, chunk):
+            pass
+
+    assert_error(fetch(server.add_handler("/chunked.xml", chunked)), f"response larger than {LIMIT} bytes")
+
+
+def test_body_dripping_one_byte_a_second_times_out(server: FeedServer) -> None:
+    def drip_body(h: RawHandler) -> None:
+        write_head(h, 200, {"Content-Type": "application/rss+xml", "Content-Length": str(len(RSS))})
+        drip(h, RSS, interval=1.0)
+
+    result = fetch(server.add_handler("/drip.xml", drip_body))
+
+    assert_error(result, f"timed out after {TIMEOUT:g} s")
+    assert result.elapsed <= TIMEOUT + 1
+
+
+def test_server_that_accepts_and_never_answers_times_out(server: FeedServer) -> None:
+    result = fetch(server.add_handler("/silent.xml", wait_for_disconnect))
+
+    assert_error(result, f"timed out after {TIMEOUT:g} s")
+    assert result.http_status is None
+    assert TIMEOUT - 0.1 <= result.elapsed <= TIMEOUT + 1
+
+
+def test_dripping_headers_time_out(server: FeedServer) -> None:
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nX-Padding: " + b"a" * 200 + b"\r\n\r\n"
+
+    def drip_headers(h: RawHandler) -> None:
+        drip(h, head, interval=0.1)
+
+    result = fetch(server.add_handler("/drip-headers.xml", drip_headers))
+
+    assert_error(result, f"timed out after {TIMEOUT:g} s")
+    assert result.elapsed <= TIMEOUT + 1
+
+
+def test_time_attacks_together_stay_within_the_limit(server: FeedServer) -> None:
+    urls = [
+        server.add_handler("/silent.xml", wait_for_disconnect),
+        server.add_handler("/endless.xml", endless_body),
+        server.add("/ok.xml", RSS),
+    ]
+    started = time.monotonic()
+
+    results = fetch_all([FetchRequest(u) for u in urls], SETTINGS)
+
+    assert time.monotonic() - started <= TIMEOUT + 1
+    assert [r.status for r in results] == ["error", "error", "ok"]
+
+
+# --------------------------------------------------------------------------- resets and lies
+
+
+def test_reset_mid_body(server: FeedServer) -> None:
+    def reset(h: RawHandler) -> None:
+        write_head(h, 200, {"Content-Type": "application/rss+xml", "Content-Length": "100000"})
+        send(h, RSS[:40])
+        time.sleep(0.1)
+        reset_connection(h)
+
+    result = fetch(server.add_handler("/reset.xml", reset))
+
+    assert_error(result, "connection reset")
+    assert result.elapsed < TIMEOUT
+
+
+def test_content_length_larger_than_body(server: FeedServer) -> None:
+    def liar(h: RawHandler) -> None:
+        write_head(h, 200, {"Content-Type": "application/rss+xml", "Content-Length": "5000"})
+        send(h, RSS)  # then the connection closes: 4,900-odd bytes short
+
+    result = fetch(server.add_handler("/liar.xml", liar))
+
+    assert_error(result, "connection closed before the response was complete")
+    assert result.elapsed < TIMEOUT
+
+
+def test_huge_content_length_is_refused_before_reading(server: FeedServer) -> None:
+    def huge(h: RawHandler) -> None:
+        write_head(h, 200, {"Content-Type": "application/rss+xml", "Content-Length": str(10**12)})
+        wait_for_disconnect(h, 5)
+
+    result = fetch(server.add_handler("/huge.xml", huge))
+
+    assert_error(result, f"response larger than {LIMIT} bytes (Content-Length {10**12})")
+    assert result.http_status == 200
+    assert result.elapsed < TIMEOUT / 2  # refused at the headers, not by the clock
+
+
+def test_wrong_content_type_is_still_returned(server: FeedServer) -> None:
+    url = server.add("/feed.png", RSS, content_type="image/png")
+
+    result = fetch(url)
+
+    assert result.status == "ok" and result.body == RSS  # parsing decides what it is
+    assert result.headers["content-type"] == "image/png"
+
+
+@pytest.mark.parametrize("headers", [{}, {"Content-Encoding": "gzip"}, {"Content-Encoding": "br"}])
+def test_empty_body_is_ok(server: FeedServer, headers: dict[str, str]) -> None:
+    result = fetch(server.add("/empty.xml", b"", headers=headers))
+
+    assert result.status == "ok" and result.body == b""
+
+
+def test_garbage_instead_of_http(server: FeedServer) -> None:
+    def garbage(h: RawHandler) -> None:
+        h.close_connection = True
+        send(h, b"SSH-2.0-OpenSSH_9.6\r\n" + b"\x00\xff" * 100)
+
+    result = fetch(server.add_handler("/garbage.xml", garbage))
+
+    assert result.status == "error"
+    assert result.error is not None and result.error.startswith("invalid HTTP response")
+
+
+def test_control_characters_in_reason_phrase_are_cleaned(server: FeedServer) -> None:
+    def odd(h: RawHandler) -> None:
+        write_head(h, 500, {"Content-Length": "0"}, reason="Oops\tbad\x7f")
+
+    result = fetch(server.add_handler("/odd.xml", odd))
+
+    assert_error(result, "HTTP 500 Oops bad")
+
+
+def test_connection_refused() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    # Nothing listens on the port now.
+
+    result = fetch(f"http://127.0.0.1:{port}/feed.xml")
+
+    assert_error(result, "connection refused")
