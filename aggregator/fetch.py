@@ -10,6 +10,7 @@ import contextlib
 import datetime as dt
 import email.utils
 import http
+import logging
 import re
 import time
 import zlib
@@ -37,7 +38,8 @@ _PERMANENT_CODES = frozenset({301, 308})
 # expands to gigabytes costs max_bytes + one piece of memory, never more.
 _PIECE = 64 * 1024
 _MAX_ERROR_CHARS = 200
-_LOCATION = "aggregator.location"  # where _hide_location keeps a response's Location header
+_LOCATION = "aggregator.location"
+_log = logging.getLogger(__name__)  # where _hide_location keeps a response's Location header
 
 
 class _FetchError(Exception):
@@ -410,7 +412,7 @@ class _Fetch:
         too_large = f"response larger than {limit} bytes"
         decoder = _decoder_for(response.headers.get("content-encoding"))
         declared = response.headers.get("content-length", "").strip()
-        if isinstance(decoder, _Identity) and declared.isdigit() and int(declared) > limit:
+        if isinstance(decoder, _Identity) and re.fullmatch(r"[0-9]+", declared) and int(declared) > limit:
             raise _FetchError(f"{too_large} (Content-Length {declared})")
         pieces: list[bytes] = []
         size = raw_size = 0
@@ -475,6 +477,9 @@ async def fetch_feed(
     except _FetchError as exc:
         result = _error(request, str(exc), fetch)
     except Exception as exc:  # anything a server can provoke must end as a result, not a crash
+        if not isinstance(exc, httpx.HTTPError):
+            # Not a network failure we know how to name: possibly our bug, so keep the traceback.
+            _log.warning("unexpected error fetching %s", request.url, exc_info=True)
         result = _error(request, _describe(exc, settings), fetch)
     queued = fetch.queued if fetch is not None else 0.0
     return replace(result, elapsed=max(0.0, time.monotonic() - started - queued))

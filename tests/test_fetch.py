@@ -384,6 +384,19 @@ def test_per_host_and_overall_limits(server: FeedServer, concurrency: int, expec
     assert probe.total_peak == expected_total
 
 
+def test_waiting_for_a_slot_does_not_count_against_the_time_limit(server: FeedServer) -> None:
+    probe = ConcurrencyProbe(hold=0.7)
+    urls = [server.add_handler(f"/feed{i}.xml", probe) for i in range(3)]
+    # One at a time: the third feed waits 1.4 s for its turn, longer than the 1 s limit.
+    settings = FetchSettings(timeout=1.0, per_host=1)
+
+    results = fetch_all([FetchRequest(u) for u in urls], settings)
+
+    assert [r.status for r in results] == ["ok"] * 3
+    assert probe.peak == {"127.0.0.1": 1}
+    assert all(r.elapsed < 1.0 for r in results)  # elapsed is time spent fetching, not queueing
+
+
 def test_iter_fetch_yields_results_as_they_complete(server: FeedServer) -> None:
     def slow(h: RawHandler) -> None:
         time.sleep(0.6)
