@@ -113,7 +113,7 @@ def _run_locked(
     if stop is not None and stop.is_set():
         report.interrupted = True
 
-    pruned = store.prune(utcnow(), config.retention_days)
+    pruned = store.prune(utcnow(), config.retention_days, band_days=2 * config.dedupe.window_days)
     if pruned:
         log.info("pruned %d stories older than %g days", pruned, config.retention_days)
     publish(config, store)

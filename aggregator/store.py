@@ -127,6 +127,7 @@ def _m0001_initial(db: sqlite_utils.Database) -> None:
             is_excerpt INTEGER NOT NULL DEFAULT 0,
             word_count INTEGER NOT NULL DEFAULT 0,
             minhash BLOB,
+            fingerprint_version INTEGER NOT NULL DEFAULT 0,
             story_id INTEGER NOT NULL REFERENCES stories(id),
             match_rule TEXT,
             match_score REAL,
@@ -500,7 +501,7 @@ class Store:
             UPDATE entries SET key = ?, key_source = ?, original_id = ?, link = ?, canonical_link = ?,
                 title = ?, content_html = ?, summary_html = ?, author = ?, categories = ?, language = ?,
                 updated = ?, last_seen = ?, change_hash = ?, content_hash = ?, title_key = ?, lead_key = ?,
-                is_excerpt = ?, word_count = ?, minhash = ?
+                is_excerpt = ?, word_count = ?, minhash = ?, fingerprint_version = ?
             WHERE id = ?
             """,
             [
@@ -508,7 +509,7 @@ class Store:
                 entry.title, entry.content_html, entry.summary_html, entry.author,
                 json.dumps(list(entry.categories)), fp.language, to_db_time(updated), to_db_time(now),
                 change_hash, fp.content_hash, fp.title_key, fp.lead_key, int(fp.is_excerpt), fp.word_count,
-                fp.minhash, row["id"],
+                fp.minhash, dedupe.FINGERPRINT_VERSION, row["id"],
             ],
         )  # fmt: skip
         self._index_bands(row["id"], fp)
@@ -541,15 +542,16 @@ class Store:
             INSERT INTO entries (feed_url, key, key_source, original_id, link, canonical_link, title,
                 content_html, summary_html, author, categories, language, published, updated, first_seen,
                 last_seen, change_hash, content_hash, title_key, lead_key, is_excerpt, word_count, minhash,
-                story_id, match_rule, match_score, match_copy_id)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                fingerprint_version, story_id, match_rule, match_score, match_copy_id)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
             [
                 feed.url, entry.key, entry.key_source, entry.original_id, entry.link, fp.canonical_link,
                 entry.title, entry.content_html, entry.summary_html, entry.author,
                 json.dumps(list(entry.categories)), fp.language, to_db_time(published),
                 to_db_time(updated), to_db_time(now), to_db_time(now), self._change_hash(entry),
-                fp.content_hash, fp.title_key, fp.lead_key, int(fp.is_excerpt), fp.word_count, fp.minhash, story_id,
+                fp.content_hash, fp.title_key, fp.lead_key, int(fp.is_excerpt), fp.word_count, fp.minhash,
+                dedupe.FINGERPRINT_VERSION, story_id,
                 match.rule if match else None, match.score if match else None,
                 match.copy_id if match else None,
             ],
@@ -694,7 +696,7 @@ class Store:
         )
 
     # ------------------------------------------------------------------ retention
-    def prune(self, now: dt.datetime, retention_days: float) -> int:
+    def prune(self, now: dt.datetime, retention_days: float, band_days: float | None = None) -> int:
         """Delete stories older than the retention period (picked ones stay); leave tombstones so
         the next fetch does not bring their copies back. Returns the number of stories pruned."""
         cutoff = to_db_time(now - dt.timedelta(days=retention_days))
@@ -724,6 +726,13 @@ class Store:
                 )
                 self.db.execute(f"DELETE FROM entries WHERE story_id IN ({placeholders})", chunk)
                 self.db.execute(f"DELETE FROM stories WHERE id IN ({placeholders})", chunk)
+            if band_days is not None:
+                # Text similarity only compares copies published within the dedupe window, so older
+                # copies' LSH bands are dead weight (42 rows a copy); links and hashes still match.
+                self.db.execute(
+                    "DELETE FROM entry_bands WHERE entry_id IN (SELECT id FROM entries WHERE published < ?)",
+                    [to_db_time(now - dt.timedelta(days=band_days))],
+                )
             # A tombstone outlives its entry by another retention period: long enough for any feed
             # to have dropped the item, short enough that the table stays small.
             self.db.execute(
@@ -888,10 +897,16 @@ def _copy_from_row(r: dict[str, Any]) -> Copy:
     )
 
 
+# A guid republished as atom:id must not be something a reader could open: some readers fall back
+# to the id when an entry has no link, so javascript:, data: or file: ids are never copied out.
+_REPUBLISHABLE_ID_SCHEMES = frozenset({"http", "https", "tag", "urn"})
+
+
 def _is_absolute_iri(value: str) -> bool:
     import re
 
-    return bool(re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$", value)) and " " not in value
+    match = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*):\S+$", value)
+    return bool(match) and match.group(1).lower() in _REPUBLISHABLE_ID_SCHEMES and " " not in value
 
 
 def _chunks(items: list[int], size: int) -> Iterator[list[int]]:
