@@ -1,0 +1,115 @@
+"""Measures what deduplication costs inside the real store: 1,000 new entries written through
+Store.record_update into a SQLite file that already holds 50,000, with and without story matching.
+Prints figures; writes only a temporary database. Run: python bench/store_dedupe.py [--stored 50000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from dedupe import synthetic_articles  # noqa: E402  (bench/dedupe.py)
+
+from aggregator import dedupe as dedupe_module  # noqa: E402
+from aggregator.dedupe import StoryMatcher  # noqa: E402
+from aggregator.models import DedupeSettings, FeedConfig, FetchResult, ParsedEntry, ParsedFeed  # noqa: E402
+from aggregator.store import FeedUpdate, Store  # noqa: E402
+
+PER_FEED = 100
+
+
+class NoMatching(StoryMatcher):
+    """Every copy its own story: the baseline without the dedupe step."""
+
+    def match(self, new, feed_url, candidates):  # type: ignore[no-untyped-def]
+        return None
+
+
+def entries_for(articles: list[tuple[str, str, str, dt.datetime]], tag: str) -> tuple[ParsedEntry, ...]:
+    return tuple(
+        ParsedEntry(
+            key=f"{tag}-{i}", key_source="id", original_id=f"urn:bench:{tag}-{i}", link=link, title=title,
+            content_html=html, summary_html="", author=None, categories=(), published=when, updated=None,
+        )
+        for i, (title, html, link, when) in enumerate(articles)
+    )  # fmt: skip
+
+
+def write(store: Store, feeds: list[FeedConfig], articles: list, matcher: StoryMatcher, tag: str,
+          now: dt.datetime) -> float:  # fmt: skip
+    started = time.perf_counter()
+    for n, feed in enumerate(feeds):
+        chunk = articles[n * PER_FEED : (n + 1) * PER_FEED]
+        parsed = ParsedFeed(entries=entries_for(chunk, f"{tag}{n}"))
+        fetched = FetchResult(url=feed.url, status="ok", http_status=200)
+        store.record_update(FeedUpdate(feed, fetched, now, None, parsed=parsed), matcher, 3650)
+    return time.perf_counter() - started
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--stored", type=int, default=50_000)
+    parser.add_argument("--new", type=int, default=1_000)
+    args = parser.parse_args()
+    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    settings = DedupeSettings()
+
+    stored_articles = list(synthetic_articles(args.stored, seed=1))
+    new_articles = list(synthetic_articles(args.new, seed=2))
+    # A tenth of the new entries are reposts of recently stored articles, under another link.
+    for i in range(0, args.new, 10):
+        title, html, link, when = stored_articles[-1 - i]
+        new_articles[i] = (title, "<p>Reposted from our sister party.</p>" + html, link + "?repost=1", when)
+
+    def feeds(prefix: str, count: int) -> list[FeedConfig]:
+        return [FeedConfig(url=f"https://{prefix}{i}.example.org/feed/", name=f"{prefix} {i}", region="europe",
+                           country="GB", language="en") for i in range(count)]  # fmt: skip
+
+    results = {}
+    for label, matcher in (("with story matching", StoryMatcher(settings)), ("without (baseline)", NoMatching(settings))):
+        with tempfile.TemporaryDirectory() as tmp:
+            with Store.open(Path(tmp) / "bench.db") as store:
+                old_feeds = feeds("stored", (args.stored + PER_FEED - 1) // PER_FEED)
+                new_feeds = feeds("new", (args.new + PER_FEED - 1) // PER_FEED)
+                store.sync_feeds(old_feeds + new_feeds, now)
+                fill = write(store, old_feeds, stored_articles, StoryMatcher(settings), "s", now)
+                fp_time = 0.0
+                original = dedupe_module.fingerprint
+
+                def timed_fingerprint(*a, **k):  # type: ignore[no-untyped-def]
+                    nonlocal fp_time
+                    t = time.perf_counter()
+                    try:
+                        return original(*a, **k)
+                    finally:
+                        fp_time += time.perf_counter() - t
+
+                dedupe_module.fingerprint = timed_fingerprint  # type: ignore[assignment]
+                try:
+                    elapsed = write(store, new_feeds, new_articles, matcher, "n", now)
+                finally:
+                    dedupe_module.fingerprint = original  # type: ignore[assignment]
+                merged = store.db.execute(
+                    "SELECT count(*) FROM entries WHERE feed_url LIKE 'https://new%' AND match_rule IS NOT NULL"
+                ).fetchone()[0]
+                size = (Path(tmp) / "bench.db").stat().st_size
+                results[label] = elapsed
+                print(f"{label}: filled {args.stored} entries in {fill:.1f} s; "
+                      f"{args.new} new entries in {elapsed:.2f} s "
+                      f"(fingerprinting {fp_time:.2f} s), {merged} merged into stored stories; "
+                      f"database {size / 1e6:.0f} MB")  # fmt: skip
+    added = results["with story matching"] - results["without (baseline)"]
+    print(f"story matching adds {added * 1000 / args.new * 1000:.0f} ms per 1,000 new entries "
+          f"with {args.stored} stored (fingerprints are computed in both runs)")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
