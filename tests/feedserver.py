@@ -60,7 +60,7 @@ class _ThreadingServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
 class FeedServer:
     """Start with `with FeedServer() as server:`; `server.url("/x")` is the address of route /x."""
 
-    def __init__(self, poll_interval: float = 0.5) -> None:
+    def __init__(self, poll_interval: float = 0.05) -> None:
         # How often serve_forever checks for shutdown: each FeedServer's exit waits up to this long.
         self.poll_interval = poll_interval
         self.routes: dict[str, Route] = {}
