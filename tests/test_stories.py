@@ -245,3 +245,30 @@ def test_future_dates_do_not_pin_a_story_to_the_top(tmp_path: Path, feed_server:
     feed_server.add("/future.xml", rss([future, {**later, "published": dt.datetime.now(dt.timezone.utc)}]))
     run_cli("fetch", "--all", "-c", config)
     assert _entries(tmp_path / "public" / "feed.atom")[0].findtext(f"{ATOM_NS}title") == later["title"]
+
+
+CROSS_FEED_DUPLICATES = sorted(
+    {p["kind"] for p in PAIRS if p["label"] == "duplicate" and p["a"]["feed"] != p["b"]["feed"]}
+    - {"short_standfirst_reworded"}  # a known, documented miss: too short to compare by similarity
+)
+
+
+def test_every_cross_feed_duplicate_kind_merges_through_the_pipeline(tmp_path: Path, feed_server: FeedServer) -> None:
+    """One pair of each kind, each on its own pair of feeds, all fetched in one cycle."""
+    assert len(CROSS_FEED_DUPLICATES) >= 8
+    feeds = []
+    expected_links: list[tuple[str, str]] = []
+    for n, kind in enumerate(CROSS_FEED_DUPLICATES):
+        pair = _pair(kind, "duplicate")
+        a, b = _recent(pair["a"], days_ago=1 + n / 10), _recent(pair["b"], days_ago=1 + n / 10, shift_hours=2)
+        feeds.append(feed_entry(feed_server.add(f"/{n}a.xml", rss([a])), f"A{n} {kind}"))
+        feeds.append(feed_entry(feed_server.add(f"/{n}b.xml", rss([b])), f"B{n} {kind}", region="asia",
+                                country="IN", language="en-IN"))  # fmt: skip
+        expected_links.append((a["link"], b["link"]))
+    config = write_config(tmp_path, feeds)
+    assert run_cli("fetch", "-c", config).code == 0
+    db = _db(tmp_path)
+    for (a_link, b_link), kind in zip(expected_links, CROSS_FEED_DUPLICATES):
+        stories = {r[0] for r in db.execute("SELECT story_id FROM entries WHERE link IN (?, ?)", [a_link, b_link])}
+        assert len(stories) == 1, f"{kind}: two copies should be one story"
+    assert len(_entries(tmp_path / "public" / "feed.atom")) == len(CROSS_FEED_DUPLICATES)
