@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -32,6 +33,7 @@ from .models import (
 )
 
 SCHEMA_VERSION_TABLE = "schema_migrations"
+_ABSOLUTE_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")
 
 
 class StoreError(Exception):
@@ -270,14 +272,21 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        self.db.execute("BEGIN IMMEDIATE")
         try:
-            yield
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        else:
-            self.db.execute("COMMIT")
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                # SQLite has already rolled back after some errors (SQLITE_FULL, SQLITE_IOERR); a
+                # second ROLLBACK would raise and hide the real reason.
+                if self.db.conn.in_transaction:
+                    self.db.execute("ROLLBACK")
+                raise
+            else:
+                self.db.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            # A full disk, an I/O error or a read-only file: the operator's problem, said plainly.
+            raise StoreError(f"cannot write the database {self.path}: {exc}") from exc
 
     def _migrate(self) -> None:
         if not self.db[SCHEMA_VERSION_TABLE].exists():
@@ -680,7 +689,6 @@ class Store:
                 " WHERE id = ?",
                 [new_story, entry_id],
             )
-            # Copies that were attached through the one split off go with it only if they matched it.
             self._refresh_story_times(old_story, now)
             return new_story
 
