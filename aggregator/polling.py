@@ -40,13 +40,19 @@ def cache_lifetime(headers: Mapping[str, str], now: dt.datetime) -> float | None
     return None
 
 
-def posting_interval(entry_times: Sequence[dt.datetime]) -> float | None:
-    """Median gap between a feed's recent entries, in seconds: how often it posts."""
-    times = sorted(set(entry_times), reverse=True)
+def posting_interval(entry_times: Sequence[dt.datetime], now: dt.datetime | None = None) -> float | None:
+    """How often a feed posts, in seconds: the median gap between its recent entries.
+
+    With `now`, a feed silent for longer than twice its usual gap counts as posting every half
+    silence, so a section that went quiet months ago is not polled at its old pace forever."""
+    times = sorted({t for t in entry_times if now is None or t <= now}, reverse=True)
     if len(times) < 3:
         return None
     gaps = sorted((a - b).total_seconds() for a, b in zip(times, times[1:]))
-    return gaps[len(gaps) // 2]
+    median = gaps[len(gaps) // 2]
+    if now is not None:
+        median = max(median, (now - times[0]).total_seconds() / 2)
+    return median
 
 
 def failure_backoff(consecutive_failures: int, settings: PollingSettings) -> float:
@@ -66,7 +72,7 @@ def next_due_after_success(
     """A feed that posts often is polled more often, a quiet one less, within the bounds; the
     server's and the feed's own hints (max-age, Expires, <ttl>, sy:updatePeriod) are a floor."""
     interval = settings.default_interval
-    rate = posting_interval(entry_times)
+    rate = posting_interval(entry_times, now)
     if rate is not None:
         # Polling at a quarter of the posting gap catches most posts within a quarter gap.
         interval = rate / 4
@@ -86,7 +92,8 @@ def next_due_after_failure(
     consecutive_failures: int,
     retry_after: float | None = None,
 ) -> dt.datetime:
-    """Back off exponentially; never earlier than the server's Retry-After."""
+    """Back off exponentially; never earlier than the server's Retry-After (up to a week, even
+    beyond max_backoff: the server knows best when it will answer again)."""
     delay = failure_backoff(consecutive_failures, settings)
     if retry_after is not None:
         delay = max(delay, min(retry_after, 7 * 86400.0))

@@ -1,0 +1,211 @@
+"""`aggregator run`: the long-running daemon that runs a cycle on the config's schedule until stopped.
+
+It decides only *when* a cycle runs (APScheduler) and how it stops (SIGTERM/SIGINT); what a
+cycle does, and the lock that keeps cron's `aggregator fetch` and the daemon apart, are cycle.py's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from .config import ConfigError, load_config
+from .lock import LockHeld
+from .models import Config, ScheduleSettings
+
+log = logging.getLogger("aggregator.schedule")
+
+DEFAULT_EVERY = 3600.0  # seconds between cycles when the config sets neither `every` nor `cron`
+MAX_JITTER = 60.0  # seconds; spreads many installations' requests on the same feeds a little
+JOB_ID = "cycle"
+
+
+_CRON_WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")  # crontab numbering: 0 and 7 are Sunday
+
+
+def make_trigger(schedule: ScheduleSettings) -> BaseTrigger:
+    """The APScheduler trigger for a schedule: cron (local time), else every N seconds (default 1h)."""
+    if schedule.cron:
+        return crontab_trigger(schedule.cron)
+    every = schedule.every or DEFAULT_EVERY
+    # Jitter of a tenth of the interval, at most a minute: never enough to reorder two cycles.
+    return IntervalTrigger(seconds=every, jitter=min(every / 10, MAX_JITTER))
+
+
+def crontab_trigger(expr: str, timezone: dt.tzinfo | str | None = None) -> CronTrigger:
+    """A crontab line as cron reads it. APScheduler 3's own from_crontab counts weekdays from
+    Monday = 0 (its issue 286), so `1-5` would mean Tuesday to Saturday; here weekdays are
+    translated to names first. Raises ValueError for an expression cron would not accept."""
+    fields = expr.split()
+    if len(fields) != 5:
+        raise ValueError(f"a crontab expression has 5 fields, not {len(fields)}")
+    minute, hour, day, month, weekday = fields
+    return CronTrigger(
+        minute=minute, hour=hour, day=day, month=month, day_of_week=_cron_weekdays(weekday), timezone=timezone
+    )
+
+
+def _cron_weekdays(field: str) -> str:
+    if field in ("*", "?"):
+        return "*"
+    days: set[int] = set()
+    for term in field.lower().split(","):
+        span, _, step_text = term.partition("/")
+        step = int(step_text) if step_text else 1
+        if step < 1:
+            raise ValueError(f"bad step in weekday field {field!r}")
+        if span == "*":
+            first, last = 0, 6
+        else:
+            first_text, _, last_text = span.partition("-")
+            first = _cron_weekday(first_text, field)
+            last = _cron_weekday(last_text, field) if last_text else (6 if step_text else first)
+        if last < first:
+            raise ValueError(f"weekday range {span!r} runs backwards")
+        days.update(d % 7 for d in range(first, last + 1, step))
+    return ",".join(_CRON_WEEKDAYS[d] for d in (1, 2, 3, 4, 5, 6, 0) if d in days)
+
+
+def _cron_weekday(text: str, field: str) -> int:
+    if text.isdigit() and 0 <= int(text) <= 7:
+        return int(text)
+    if text[:3] in _CRON_WEEKDAYS and text.isalpha():
+        return _CRON_WEEKDAYS.index(text[:3])
+    raise ValueError(f"{text!r} in weekday field {field!r} is not a weekday (0-7 or sun-sat)")
+
+
+def describe_schedule(schedule: ScheduleSettings) -> str:
+    if schedule.cron:
+        return f"cron '{schedule.cron}'"
+    return f"every {schedule.every or DEFAULT_EVERY:g} s"
+
+
+def misfire_grace(schedule: ScheduleSettings) -> int:
+    """How late a run may start and still run (a busy or suspended machine); later ones coalesce."""
+    every = schedule.every or (None if schedule.cron else DEFAULT_EVERY)
+    return max(1, int(every / 2)) if every else 300
+
+
+@dataclass
+class CycleJob:
+    """One scheduled run: re-read the config (keeping the last good one), run a cycle, log the next."""
+
+    config_path: Path
+    config: Config
+    stop: threading.Event
+    scheduler: BackgroundScheduler | None = None
+    # Held while a run is under way. APScheduler's shutdown(wait=True) holds its job-store lock
+    # while it waits for running jobs, so a job that asked the scheduler anything then would
+    # deadlock: the daemon waits on this lock first, and a run that starts after `stop` does nothing.
+    running: threading.Lock = field(default_factory=threading.Lock)
+
+    def __call__(self) -> None:
+        with self.running:
+            if not self.stop.is_set():
+                self._run()
+
+    def _run(self) -> None:
+        from .cycle import run_cycle
+
+        self._reload()
+        try:
+            report = run_cycle(self.config, stop=self.stop)
+        except LockHeld as exc:
+            log.warning("skipping this cycle: %s", exc)
+        except Exception:  # one bad cycle must not end the daemon; the next one may work
+            log.exception("the cycle failed")
+        else:
+            log.info(
+                "cycle done%s: %d ok, %d not modified, %d failed, %d not due; %d new, %d updated entries; %.1f s",
+                " (interrupted)" if report.interrupted else "", report.ok,
+                report.not_modified + report.unchanged, report.failed, report.skipped,
+                report.new_entries, report.updated_entries, report.seconds,
+            )  # fmt: skip
+        self._log_next_run()
+
+    def _reload(self) -> None:
+        try:
+            fresh = load_config(self.config_path)
+        except ConfigError as exc:
+            log.error("keeping the last good config: %s", exc)
+            return
+        if fresh.schedule != self.config.schedule and self.scheduler is not None:
+            log.info("schedule changed to %s", describe_schedule(fresh.schedule))
+            self.scheduler.reschedule_job(JOB_ID, trigger=make_trigger(fresh.schedule))
+        self.config = fresh
+
+    def _log_next_run(self) -> None:
+        job = self.scheduler.get_job(JOB_ID) if self.scheduler is not None else None
+        if job is None or job.next_run_time is None or self.stop.is_set():
+            return
+        next_run: dt.datetime = job.next_run_time
+        log.info("next cycle at %s", next_run.isoformat(timespec="seconds"), extra={"next_run": next_run.isoformat()})
+
+
+def run_scheduler(config: Config, config_path: Path, stop: threading.Event | None = None) -> int:
+    """Run cycles on the config's schedule until SIGTERM/SIGINT (or `stop` is set); returns 0.
+
+    The first cycle starts at once. On a signal the running cycle stops after the feeds already
+    fetched are stored, publishes, and releases the lock; then this returns."""
+    stop = stop or threading.Event()
+    scheduler = BackgroundScheduler(
+        job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": misfire_grace(config.schedule)}
+    )
+    job = CycleJob(config_path=config_path, config=config, stop=stop, scheduler=scheduler)
+    scheduler.add_job(
+        job,
+        trigger=make_trigger(config.schedule),
+        id=JOB_ID,
+        name="aggregator cycle",
+        next_run_time=dt.datetime.now(dt.timezone.utc),
+    )
+    restore = _install_signal_handlers(stop)
+    log.info("scheduler started: %s; config %s", describe_schedule(config.schedule), config_path)
+    scheduler.start()
+    try:
+        # A timed wait: the main thread must wake up for the signal handler to run.
+        while not stop.wait(0.5):
+            pass
+        log.info("stopping: waiting for the running cycle to store, publish and release the lock")
+    finally:
+        stop.set()
+        with job.running:
+            pass  # the running cycle has finished; later runs see `stop` and return at once
+        scheduler.shutdown(wait=True)
+        restore()
+    log.info("stopped")
+    return 0
+
+
+def _install_signal_handlers(stop: threading.Event) -> Callable[[], None]:
+    """SIGTERM/SIGINT set `stop`; a second one stops at once. Only the main thread can do this."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+    def handle(signum: int, frame: FrameType | None) -> None:
+        log.warning("received %s: finishing the running cycle, then exiting", signal.Signals(signum).name)
+        stop.set()
+        # A second signal means "now": the defaults kill the process (SIGINT raises KeyboardInterrupt).
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    for sig in previous:
+        signal.signal(sig, handle)
+
+    def restore() -> None:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+    return restore
