@@ -21,6 +21,7 @@ from . import __version__
 from .config import DEFAULT_CONFIG, ConfigError, load_config
 from .lock import LockHeld
 from .models import Config, CycleReport
+from .opml import OpmlError
 from .publish import PublishError
 from .store import StoreError
 
@@ -302,6 +303,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return func(args)
     except ConfigError as exc:
+        print(f"aggregator: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OpmlError as exc:
         print(f"aggregator: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except LockHeld as exc:
