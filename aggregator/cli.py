@@ -215,20 +215,33 @@ def cmd_opml_import(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- argument parsing
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _common_options(defaults: bool) -> argparse.ArgumentParser:
+    """The options every command takes. Given before the command they keep their defaults; the
+    command's copies have none (SUPPRESS), else they would undo `aggregator -v --log-json fetch`."""
     common = argparse.ArgumentParser(add_help=False)
+
+    def default(value: Any) -> Any:
+        return value if defaults else argparse.SUPPRESS
+
     common.add_argument(
-        "-c", "--config", default=str(DEFAULT_CONFIG), help="config file (default: ./feeds.yaml)"
+        "-c", "--config", default=default(str(DEFAULT_CONFIG)), help="config file (default: ./feeds.yaml)"
     )
-    common.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
-    common.add_argument("-v", "--verbose", action="store_true", help="log every feed (INFO)")
-    common.add_argument("-q", "--quiet", action="store_true", help="print only warnings and errors")
-    common.add_argument("--log-json", action="store_true", help="log lines as JSON objects (for log shippers)")
+    common.add_argument("--debug", action="store_true", default=default(False), help="show tracebacks and debug logs")
+    common.add_argument("-v", "--verbose", action="store_true", default=default(False), help="log every feed (INFO)")
+    common.add_argument("-q", "--quiet", action="store_true", default=default(False),
+                        help="print only warnings and errors")  # fmt: skip
+    common.add_argument("--log-json", action="store_true", default=default(False),
+                        help="log lines as JSON objects (for log shippers)")  # fmt: skip
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common_options(defaults=False)
 
     parser = argparse.ArgumentParser(
         prog="aggregator",
         description="Fetch the sister parties' feeds, deduplicate them, publish combined Atom feeds.",
-        parents=[common],
+        parents=[_common_options(defaults=True)],
     )
     parser.add_argument("--version", action="version", version=f"aggregator {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
