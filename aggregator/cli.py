@@ -19,7 +19,7 @@ from typing import Any
 
 from . import __version__
 from .config import DEFAULT_CONFIG, ConfigError, load_config
-from .lock import LockHeld
+from .lock import LockHeld, LockUnavailable
 from .models import Config, CycleReport
 from .opml import OpmlError
 from .publish import PublishError
@@ -97,6 +97,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
 
     config = _load(args)
     with Store.open(config.database) as store:
+        store.sync_feeds(config.feeds)  # names, regions and enabled flags come from the config
         report = publish(config, store)
     if not args.quiet:
         print(f"{len(report.written)} files written, {len(report.unchanged)} unchanged in {config.output_dir}")
@@ -116,6 +117,12 @@ def cmd_status(args: argparse.Namespace) -> int:
             records = status_records(config, store)
             last_cycle = store.last_finished_cycle()
     if args.check:
+        from .config import parse_duration
+
+        try:
+            parse_duration(args.max_age)
+        except ValueError as exc:
+            raise CommandError(f"--max-age: {exc}", EXIT_USAGE) from None
         problems = health_check(records, last_cycle, max_age=args.max_age, max_failing=args.max_failing)
         for p in problems:
             print(f"UNHEALTHY: {p}", file=sys.stderr)
@@ -171,6 +178,7 @@ def cmd_unmerge(args: argparse.Namespace) -> int:
             new_story = store.unmerge(args.copy_id)
         except KeyError:
             raise CommandError(f"no copy {args.copy_id}", EXIT_USAGE) from None
+        store.sync_feeds(config.feeds)
         publish(config, store)
     print(f"copy {args.copy_id} is now story {new_story}; it will not be merged again")
     return EXIT_OK
@@ -299,7 +307,9 @@ def build_parser() -> argparse.ArgumentParser:
 def setup_logging(args: argparse.Namespace) -> None:
     from .logs import configure_logging
 
-    level = logging.DEBUG if args.debug else logging.INFO if args.verbose else logging.WARNING
+    # The daemon's one line per feed per cycle is its record: INFO unless asked to be quiet.
+    chatty = args.verbose or getattr(args, "func", None) is cmd_run
+    level = logging.DEBUG if args.debug else logging.INFO if chatty else logging.WARNING
     if args.quiet:
         level = logging.WARNING
     configure_logging(level, json_lines=args.log_json)
@@ -327,7 +337,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CommandError as exc:
         print(f"aggregator: {exc}", file=sys.stderr)
         return exc.code
-    except (StoreError, PublishError) as exc:
+    except (StoreError, PublishError, LockUnavailable) as exc:
         if args.debug:
             raise
         print(f"aggregator: {exc}", file=sys.stderr)

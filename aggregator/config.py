@@ -266,9 +266,9 @@ def config_from_dict(data: Any, path: Path) -> Config:
         check.problem("schedule", "give either 'every' or 'cron', not both")
     if cron:
         try:
-            from apscheduler.triggers.cron import CronTrigger
+            from .schedule import crontab_trigger
 
-            CronTrigger.from_crontab(cron)
+            crontab_trigger(cron)
         except ValueError as exc:
             check.problem("schedule.cron", f"{cron!r} is not a crontab expression: {exc}")
     schedule = ScheduleSettings(every=every, cron=cron)

@@ -278,8 +278,9 @@ def _next_due(
         now,
         config.polling,
         headers=result.headers,
-        ttl_minutes=parsed.ttl_minutes if parsed else None,
-        update_seconds=parsed.update_seconds if parsed else None,
+        # A 304 or an unchanged body carries no <ttl>: the last parse's hints still hold.
+        ttl_minutes=parsed.ttl_minutes if parsed else (state.ttl_minutes if state else None),
+        update_seconds=parsed.update_seconds if parsed else (state.update_seconds if state else None),
         entry_times=state.recent_entry_times if state else (),
     )
 

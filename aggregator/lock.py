@@ -16,14 +16,21 @@ class LockHeld(Exception):
     """Another cycle holds the lock."""
 
 
+class LockUnavailable(Exception):
+    """The lock file cannot be created (its folder is missing or not writable)."""
+
+
 class CycleLock:
     def __init__(self, database: Path):
         self.path = database.with_name(database.name + ".lock")
         self._fd: int | None = None
 
     def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise LockUnavailable(f"cannot create the lock file {self.path}: {exc.strerror or exc}") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

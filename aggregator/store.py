@@ -33,7 +33,8 @@ from .models import (
 )
 
 SCHEMA_VERSION_TABLE = "schema_migrations"
-_ABSOLUTE_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")
+_ACTIVE_FEED = "f.in_config = 1 AND f.enabled = 1"
+_ABSOLUTE_IRI = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):\S+$")
 
 
 class StoreError(Exception):
@@ -220,6 +221,8 @@ class FeedFetchState:
     last_status: str | None
     enabled: bool
     recent_entry_times: tuple[dt.datetime, ...] = ()
+    ttl_minutes: int | None = None  # the feed's last known RSS <ttl>, kept across 304s
+    update_seconds: float | None = None  # likewise sy:updatePeriod/Frequency
 
 
 @dataclass(frozen=True)
@@ -358,6 +361,8 @@ class Store:
                 last_status=row["last_status"],
                 enabled=bool(row["enabled"]),
                 recent_entry_times=recent,
+                ttl_minutes=row["ttl_minutes"],
+                update_seconds=row["update_seconds"],
             )
         return states
 
@@ -386,8 +391,8 @@ class Store:
             "last_fetched": now,
             "next_due": to_db_time(u.next_due),
         }
-        if r.moved_to:
-            sets["moved_to"] = r.moved_to
+        if r.status in ("ok", "not_modified") or r.moved_to:
+            sets["moved_to"] = r.moved_to  # cleared once the redirect goes away
         if u.suggested_url is not None or failed:
             sets["suggested_url"] = u.suggested_url
         if failed or r.status == "gone":
@@ -426,11 +431,13 @@ class Store:
     ) -> UpdateCounts:
         counts = UpdateCounts()
         touched: set[int] = set()  # rows already matched in this document: never match twice
+        document_keys = {e.key for e in parsed.entries}
         for entry in parsed.entries:
             fp = dedupe.fingerprint(
-                entry.title, entry.content_html, entry.link, feed.language, entry.published or now
-            )
-            existing = self._find_existing(feed.url, entry, fp, touched)
+                entry.title, entry.content_html, entry.link, _copy_language(feed, parsed, entry),
+                entry.published or now,
+            )  # fmt: skip
+            existing = self._find_existing(feed.url, entry, fp, document_keys, touched)
             if existing is not None:
                 touched.add(existing["id"])
                 if self._update_entry(existing, entry, fp, now):
@@ -449,26 +456,36 @@ class Store:
         return counts
 
     def _find_existing(
-        self, feed_url: str, entry: ParsedEntry, fp: "dedupe.Fingerprint", touched: set[int]
+        self, feed_url: str, entry: ParsedEntry, fp: "dedupe.Fingerprint", document_keys: set[str],
+        touched: set[int],
     ) -> dict[str, Any] | None:
-        """The same entry seen before in this feed: by its key; else by link or content, for feeds
-        that regenerate guids on every request."""
+        """The same entry seen before in this feed: by its key; else, for feeds that regenerate
+        guids on every request, by link or by identical text, but only a stored entry whose own key
+        has left the document (one still listed under its key is a different entry)."""
         row = self._one("SELECT * FROM entries WHERE feed_url = ? AND key = ?", [feed_url, entry.key])
         if row is not None:
             return row
+
+        def reusable(candidate: dict[str, Any] | None) -> bool:
+            return candidate is not None and candidate["id"] not in touched and candidate["key"] not in document_keys
+
         if fp.canonical_link:
             row = self._one(
-                "SELECT * FROM entries WHERE feed_url = ? AND canonical_link = ? ORDER BY id LIMIT 1",
+                "SELECT * FROM entries WHERE feed_url = ? AND canonical_link = ? ORDER BY id DESC LIMIT 1",
                 [feed_url, fp.canonical_link],
             )
-            if row is not None and row["id"] not in touched:
+            if reusable(row):
                 return row
-        row = self._one(
-            "SELECT * FROM entries WHERE feed_url = ? AND content_hash = ? ORDER BY id LIMIT 1",
-            [feed_url, fp.content_hash],
-        )
-        if row is not None and row["id"] not in touched:
-            return row
+        if fp.word_count >= dedupe.MIN_FINGERPRINT_WORDS:
+            # Title-only items ("Editorial") repeat with different articles behind them; and a
+            # different link is a different article.
+            row = self._one(
+                "SELECT * FROM entries WHERE feed_url = ? AND content_hash = ? ORDER BY id DESC LIMIT 1",
+                [feed_url, fp.content_hash],
+            )
+            if reusable(row) and (row is not None and (not fp.canonical_link or not row["canonical_link"]
+                                                        or row["canonical_link"] == fp.canonical_link)):
+                return row
         return None
 
     def _one(self, sql: str, params: Sequence[Any]) -> dict[str, Any] | None:
@@ -537,7 +554,7 @@ class Store:
         matcher: "dedupe.StoryMatcher",
     ) -> tuple[int, int]:
         updated = max(min(entry.updated or published, now), published)
-        match = matcher.match(fp, feed.url, self._candidates(fp))
+        match = matcher.match(fp, feed.url, self._candidates(fp, feed.url))
         if match is not None:
             story_id = match.story_id
             self.db.execute(
@@ -572,11 +589,10 @@ class Store:
     def _new_story(
         self, feed_url: str, entry: ParsedEntry, published: dt.datetime, updated: dt.datetime, now: dt.datetime
     ) -> int:
-        atom_id = entry.original_id if entry.original_id and _is_absolute_iri(entry.original_id) else None
-        if atom_id is None or self._one("SELECT 1 FROM stories WHERE atom_id = ?", [atom_id]):
-            # Bare guids ("1234") are only unique inside their feed: mint a stable URN from both.
-            digest = hashlib.sha256(f"{feed_url}\n{entry.key}".encode("utf-8")).hexdigest()[:32]
-            atom_id = f"urn:aggregator:entry:{digest}"
+        atom_id = self._unused_atom_id(
+            {"feed_url": feed_url, "key": entry.key, "original_id": entry.original_id},
+            fallback="urn:aggregator:entry:" + _digest("\n".join([feed_url, entry.key, str(to_db_time(now))])),
+        )
         cursor = self.db.execute(
             "INSERT INTO stories (atom_id, published, updated, created) VALUES (?, ?, ?, ?)",
             [atom_id, to_db_time(published), to_db_time(updated), to_db_time(now)],
@@ -591,10 +607,11 @@ class Store:
                 [(band, entry_id) for band in fp.band_keys],
             )
 
-    def _candidates(self, fp: "dedupe.Fingerprint") -> list["dedupe.Candidate"]:
+    def _candidates(self, fp: "dedupe.Fingerprint", feed_url: str) -> list["dedupe.Candidate"]:
         """Stored copies that could be the same story (same link, same content, same title and
         opening, or a shared LSH band), widened to every copy of their stories so the matcher can
-        refuse a story whole."""
+        refuse a story whole. Stories that already hold a copy from this feed are left out: entry
+        identity has already said this entry is not that copy, so it is another article."""
         ids: set[int] = set()
         if fp.canonical_link:
             ids.update(
@@ -609,11 +626,14 @@ class Store:
                 )
             )
         if fp.band_keys:
+            # The copies sharing the most bands are the most similar (a band matches with
+            # probability J**rows): the best hundred are plenty, and bound the work per entry.
             placeholders = ",".join("?" * len(fp.band_keys))
             ids.update(
                 r[0]
                 for r in self.db.execute(
-                    f"SELECT DISTINCT entry_id FROM entry_bands WHERE band IN ({placeholders}) LIMIT 500",
+                    f"SELECT entry_id FROM entry_bands WHERE band IN ({placeholders})"
+                    " GROUP BY entry_id ORDER BY count(*) DESC LIMIT 100",
                     list(fp.band_keys),
                 )
             )
@@ -624,13 +644,17 @@ class Store:
         rows = list(
             self.db.query(
                 f"""
-                SELECT * FROM entries WHERE story_id IN (
+                SELECT id, story_id, feed_url, canonical_link, title_key, content_hash, lead_key,
+                       is_excerpt, word_count, minhash, language, published
+                FROM entries WHERE story_id IN (
                     SELECT story_id FROM entries WHERE id IN ({placeholders})
                 )
                 """,
                 id_list,
             )
         )
+        own_feed_stories = {r["story_id"] for r in rows if r["feed_url"] == feed_url}
+        rows = [r for r in rows if r["story_id"] not in own_feed_stories]
         bands: dict[int, list[int]] = {}
         row_ids = [r["id"] for r in rows]
         for chunk in _chunks(row_ids, 500):
@@ -663,27 +687,34 @@ class Store:
     # ------------------------------------------------------------------ editors' corrections
     def unmerge(self, entry_id: int, now: dt.datetime | None = None) -> int:
         """Split a copy out of its story into a story of its own; it is never merged automatically
-        again. Returns the new story's id."""
+        again. Returns the new story's id. The Atom id goes with the copy it was made from, so
+        no reader sees either article announced as new under the other's id."""
         now = now or utcnow()
         with self.transaction():
             row = self._one("SELECT * FROM entries WHERE id = ?", [entry_id])
             if row is None:
                 raise KeyError(entry_id)
-            others = self._one(
-                "SELECT count(*) AS n FROM entries WHERE story_id = ? AND id != ?", [row["story_id"], entry_id]
-            )
-            old_story = row["story_id"]
+            old_story = int(row["story_id"])
             self.db.execute(
                 "INSERT OR REPLACE INTO split_entries (entry_id, split_at) VALUES (?, ?)", [entry_id, to_db_time(now)]
             )
-            if not others or others["n"] == 0:
-                return int(old_story)
-            digest = hashlib.sha256(f"{row['feed_url']}\n{row['key']}".encode("utf-8")).hexdigest()[:32]
+            remaining = self._one(
+                "SELECT * FROM entries WHERE story_id = ? AND id != ? ORDER BY published, id LIMIT 1",
+                [old_story, entry_id],
+            )
+            if remaining is None:
+                return old_story
+            story_atom_id = self._one("SELECT atom_id FROM stories WHERE id = ?", [old_story])["atom_id"]  # type: ignore[index]
             cursor = self.db.execute(
                 "INSERT INTO stories (atom_id, published, updated, created) VALUES (?, ?, ?, ?)",
-                [f"urn:aggregator:entry:{digest}", row["published"], to_db_time(now), to_db_time(now)],
+                [f"urn:aggregator:split:{entry_id}", row["published"], to_db_time(now), to_db_time(now)],
             )
             new_story = int(cursor.lastrowid or 0)
+            if story_atom_id in _atom_id_choices(row["feed_url"], row["key"], row["original_id"]):
+                # The story's id was this copy's: it moves with it; the rest get their first copy's.
+                rest_id = self._unused_atom_id(remaining, fallback=f"urn:aggregator:split:{old_story}:{entry_id}")
+                self.db.execute("UPDATE stories SET atom_id = ? WHERE id = ?", [rest_id, old_story])
+                self.db.execute("UPDATE stories SET atom_id = ? WHERE id = ?", [story_atom_id, new_story])
             self.db.execute(
                 "UPDATE entries SET story_id = ?, match_rule = NULL, match_score = NULL, match_copy_id = NULL"
                 " WHERE id = ?",
@@ -691,6 +722,12 @@ class Store:
             )
             self._refresh_story_times(old_story, now)
             return new_story
+
+    def _unused_atom_id(self, entry: dict[str, Any], fallback: str) -> str:
+        for candidate in _atom_id_choices(entry["feed_url"], entry["key"], entry["original_id"]):
+            if not self._one("SELECT 1 FROM stories WHERE atom_id = ?", [candidate]):
+                return candidate
+        return fallback
 
     def _refresh_story_times(self, story_id: int, now: dt.datetime) -> None:
         self.db.execute(
@@ -775,22 +812,21 @@ class Store:
     def stories(
         self, limit: int, region: str | None = None, story_ids: Iterable[int] | None = None
     ) -> list[Story]:
-        """The newest stories (by published time), optionally those with a copy in `region`."""
+        """The newest stories (by published time), optionally those with a copy in `region`.
+        Only copies from feeds in the config and enabled count: removing or disabling a party takes
+        its stories out of the outputs."""
         if story_ids is not None:
             ids = list(story_ids)
-        elif region is None:
-            ids = [r[0] for r in self.db.execute(
-                "SELECT id FROM stories ORDER BY published DESC, id DESC LIMIT ?", [limit]
-            )]  # fmt: skip
         else:
+            region_filter = "AND f.region = ?" if region is not None else ""
             ids = [r[0] for r in self.db.execute(
-                """
+                f"""
                 SELECT s.id FROM stories s
                 WHERE EXISTS (SELECT 1 FROM entries e JOIN feeds f ON f.url = e.feed_url
-                              WHERE e.story_id = s.id AND f.region = ?)
+                              WHERE e.story_id = s.id AND {_ACTIVE_FEED} {region_filter})
                 ORDER BY s.published DESC, s.id DESC LIMIT ?
                 """,
-                [region, limit],
+                [*([region] if region is not None else []), limit],
             )]  # fmt: skip
         if not ids:
             return []
@@ -804,7 +840,7 @@ class Store:
             SELECT e.*, f.name AS feed_name, f.site AS feed_site, f.region, f.country,
                    f.language AS feed_language, f.last_changed AS feed_updated
             FROM entries e JOIN feeds f ON f.url = e.feed_url
-            WHERE e.story_id IN ({placeholders})
+            WHERE e.story_id IN ({placeholders}) AND {_ACTIVE_FEED}
             ORDER BY e.published, e.id
             """,
             ids,
@@ -879,6 +915,14 @@ class Store:
         }
 
 
+def _copy_language(feed: FeedConfig, parsed: ParsedFeed, entry: ParsedEntry) -> str:
+    """The configured language, unless the entry declares its own. A channel-wide declaration is
+    not trusted: CMSs ship "en-US" as the default whatever the site writes in."""
+    if entry.language and entry.language.lower() != (parsed.language or "").lower():
+        return entry.language
+    return feed.language
+
+
 def _copy_from_row(r: dict[str, Any]) -> Copy:
     return Copy(
         id=r["id"],
@@ -910,11 +954,21 @@ def _copy_from_row(r: dict[str, Any]) -> Copy:
 _REPUBLISHABLE_ID_SCHEMES = frozenset({"http", "https", "tag", "urn"})
 
 
-def _is_absolute_iri(value: str) -> bool:
-    import re
+def _atom_id_choices(feed_url: str, key: str, original_id: str | None) -> list[str]:
+    """The Atom ids a story first stored from this copy may carry, best first: the original id when
+    it is safe to republish, else a URN minted from feed and key (bare guids such as "1234" are
+    unique only inside their feed)."""
+    choices = []
+    if original_id:
+        match = _ABSOLUTE_IRI.match(original_id)
+        if match and match.group(1).lower() in _REPUBLISHABLE_ID_SCHEMES:
+            choices.append(original_id)
+    choices.append("urn:aggregator:entry:" + _digest(feed_url + "\n" + key))
+    return choices
 
-    match = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*):\S+$", value)
-    return bool(match) and match.group(1).lower() in _REPUBLISHABLE_ID_SCHEMES and " " not in value
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
 def _chunks(items: list[int], size: int) -> Iterator[list[int]]:

@@ -359,3 +359,26 @@ def test_demo_runs_twice_and_publishes_valid_feed_from_every_region(tmp_path: Pa
     assert second.code == 0, second.err
     assert "0 new" in second.out
     validate_atom(demo / "public" / "feed.atom")
+
+
+def test_ttl_still_holds_after_a_304_and_moved_to_clears(tmp_path: Path, feed_server: FeedServer) -> None:
+    import datetime as dt
+
+    body = (FEED_DATA / "wordpress_rss2.xml").read_bytes().replace(b"<channel>", b"<channel><ttl>720</ttl>", 1)
+    feed_server.add("/ttl.xml", body)
+    moved = feed_server.add("/ttl-old.xml", b"", status=301, headers={"Location": "/ttl.xml"})
+    config = write_config(tmp_path, [feed_entry(moved, "Slow Poller")])
+
+    def status() -> dict:
+        return json.loads(run_cli("status", "--json", "-c", config).out)[0]
+
+    for _ in range(2):  # a 200, then a 304
+        run_cli("fetch", "--all", "-c", config)
+        due = dt.datetime.fromisoformat(status()["next_due"])
+        assert due - dt.datetime.now(dt.timezone.utc) > dt.timedelta(hours=11)
+    assert feed_server.hits("/ttl.xml")[-1].status == 304
+    assert status()["moved_to"] == feed_server.url("/ttl.xml")
+
+    feed_server.add("/ttl-old.xml", body)  # the redirect is gone again
+    run_cli("fetch", "--all", "-c", config)
+    assert status()["moved_to"] is None

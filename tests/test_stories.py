@@ -11,6 +11,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+import pytest
 from lxml import etree
 
 from conftest import ATOM_NS, FEED_DATA, TESTS, feed_entry, run_cli, write_config
@@ -20,6 +21,12 @@ PAIRS = [json.loads(line) for line in (TESTS / "data" / "dedupe" / "pairs.jsonl"
 
 
 _used_titles: set[str] = set()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_articles() -> None:
+    """Each test picks its articles afresh, whatever ran before it (xdist reorders tests)."""
+    _used_titles.clear()
 
 
 def _pair(kind: str, label: str, index: int = 0) -> dict[str, Any]:
@@ -272,3 +279,82 @@ def test_every_cross_feed_duplicate_kind_merges_through_the_pipeline(tmp_path: P
         stories = {r[0] for r in db.execute("SELECT story_id FROM entries WHERE link IN (?, ?)", [a_link, b_link])}
         assert len(stories) == 1, f"{kind}: two copies should be one story"
     assert len(_entries(tmp_path / "public" / "feed.atom")) == len(CROSS_FEED_DUPLICATES)
+
+
+def test_same_title_items_of_one_feed_stay_distinct_entries(tmp_path: Path, feed_server: FeedServer) -> None:
+    """A weekly "Editorial" with a new article each week, and two items sharing one link."""
+    now = dt.datetime.now(dt.timezone.utc)
+    week1 = {"title": "Editorial", "link": "https://a.example/2026/editorial-1/", "guid": "https://a.example/?p=1",
+             "content_html": "", "published": now - dt.timedelta(days=7)}  # fmt: skip
+    url = feed_server.add("/weekly.xml", rss([week1]))
+    config = write_config(tmp_path, [feed_entry(url, "Weekly")])
+    run_cli("fetch", "-c", config)
+    first_ids = [e.findtext(f"{ATOM_NS}id") for e in _entries(tmp_path / "public" / "feed.atom")]
+    assert first_ids == ["https://a.example/?p=1"]
+
+    week2 = {**week1, "link": "https://a.example/2026/editorial-2/", "guid": "https://a.example/?p=2",
+             "published": now - dt.timedelta(hours=1)}  # fmt: skip
+    statement_a = {**week1, "title": "Statement one", "link": "https://a.example/statements/",
+                   "guid": "https://a.example/?p=3", "content_html": "<p>First statement.</p>"}  # fmt: skip
+    statement_b = {**statement_a, "title": "Statement two", "guid": "https://a.example/?p=4",
+                   "content_html": "<p>Second statement.</p>"}  # fmt: skip
+    feed_server.add("/weekly.xml", rss([week2, week1, statement_a, statement_b]))
+    run_cli("fetch", "--all", "-c", config)
+    entries = {e.findtext(f"{ATOM_NS}id"): e for e in _entries(tmp_path / "public" / "feed.atom")}
+    assert set(entries) == {f"https://a.example/?p={n}" for n in (1, 2, 3, 4)}
+    assert entries["https://a.example/?p=1"].find(f"{ATOM_NS}link[@rel='alternate']").get("href") == week1["link"]
+    assert entries["https://a.example/?p=2"].find(f"{ATOM_NS}link[@rel='alternate']").get("href") == week2["link"]
+    assert _db(tmp_path).execute("SELECT count(DISTINCT story_id) FROM entries").fetchone()[0] == 4
+
+
+def test_unmerging_the_first_copy_moves_its_atom_id_with_it(tmp_path: Path, feed_server: FeedServer) -> None:
+    pair = _pair("cross_post_exact", "duplicate")
+    a = {**_recent(pair["a"]), "guid": "1234"}  # a bare guid: the story id is minted from feed and key
+    b = _recent(pair["b"], shift_hours=1)
+    config = _two_feeds(tmp_path, feed_server, [a], [b])
+    run_cli("fetch", "--feed", feed_server.url("/a.xml"), "-c", config)  # A's copy creates the story
+    run_cli("fetch", "-c", config)
+    [story] = _entries(tmp_path / "public" / "feed.atom")
+    story_id = story.findtext(f"{ATOM_NS}id")
+    assert story_id.startswith("urn:aggregator:entry:")
+    copy_a = _db(tmp_path).execute("SELECT id FROM entries WHERE link = ?", [a["link"]]).fetchone()[0]
+
+    result = run_cli("unmerge", str(copy_a), "-c", config)
+    assert result.code == 0, result.err
+    by_link = {e.find(f"{ATOM_NS}link[@rel='alternate']").get("href"): e.findtext(f"{ATOM_NS}id")
+               for e in _entries(tmp_path / "public" / "feed.atom")}  # fmt: skip
+    assert by_link[a["link"]] == story_id  # readers see A's article under the id they already have
+    assert by_link[b["link"]] != story_id
+
+
+def test_an_entry_declaring_its_own_language_keeps_it(tmp_path: Path, feed_server: FeedServer) -> None:
+    body = b"""<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="en"><title>Mixed</title><id>urn:x</id>
+<updated>2026-11-30T10:00:00Z</updated>
+<entry><id>urn:x:1</id><title>English report</title><link href="https://m.example/1"/>
+<updated>2026-11-30T10:00:00Z</updated><content type="html">&lt;p&gt;Workers strike.&lt;/p&gt;</content></entry>
+<entry xml:lang="ta"><id>urn:x:2</id><title>\xe0\xae\xa4\xe0\xae\xae\xe0\xae\xbf\xe0\xae\xb4\xe0\xaf\x8d</title>
+<link href="https://m.example/2"/><updated>2026-11-30T11:00:00Z</updated>
+<content type="html">&lt;p&gt;\xe0\xae\xa4\xe0\xae\xae\xe0\xae\xbf\xe0\xae\xb4\xe0\xaf\x8d&lt;/p&gt;</content></entry>
+</feed>"""
+    url = feed_server.add("/mixed.atom", body, content_type="application/atom+xml")
+    config = write_config(tmp_path, [feed_entry(url, "Mixed", region="asia", country="LK", language="si")])
+    run_cli("fetch", "-c", config)
+    langs = {e.findtext(f"{ATOM_NS}id"): e.get("{http://www.w3.org/XML/1998/namespace}lang")
+             for e in _entries(tmp_path / "public" / "feed.atom")}  # fmt: skip
+    # The channel-wide "en" is a CMS default and is not trusted; the entry's own "ta" is.
+    assert langs == {"urn:x:1": "si", "urn:x:2": "ta"}
+
+
+def test_removing_a_feed_from_the_config_takes_its_stories_out(tmp_path: Path, feed_server: FeedServer) -> None:
+    keep = feed_server.add("/keep.xml", FEED_DATA / "wordpress_rss2.xml")
+    drop = feed_server.add("/drop.xml", FEED_DATA / "tamil.xml")
+    config = write_config(tmp_path, [feed_entry(keep, "Keep"), feed_entry(drop, "Drop", region="asia")])
+    run_cli("fetch", "-c", config)
+    sources = {e.find(f"{ATOM_NS}source").findtext(f"{ATOM_NS}title") for e in _entries(tmp_path / "public" / "feed.atom")}
+    assert sources == {"Keep", "Drop"}
+    write_config(tmp_path, [feed_entry(keep, "Keep"), feed_entry(drop, "Drop", region="asia", enabled=False)])
+    run_cli("publish", "-c", config)
+    sources = {e.find(f"{ATOM_NS}source").findtext(f"{ATOM_NS}title") for e in _entries(tmp_path / "public" / "feed.atom")}
+    assert sources == {"Keep"}
+    assert _entries(tmp_path / "public" / "regions" / "asia.atom") == []
