@@ -19,7 +19,7 @@ from typing import Any
 
 from . import __version__
 from .config import DEFAULT_CONFIG, ConfigError, load_config
-from .lock import LockHeld, LockUnavailable
+from .lock import CycleLock, LockHeld, LockUnavailable
 from .models import Config, CycleReport
 from .opml import OpmlError
 from .publish import PublishError
@@ -96,7 +96,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
     from .store import Store
 
     config = _load(args)
-    with Store.open(config.database) as store:
+    with CycleLock(config.database), Store.open(config.database) as store:
         store.sync_feeds(config.feeds)  # names, regions and enabled flags come from the config
         report = publish(config, store)
     if not args.quiet:
@@ -173,7 +173,7 @@ def cmd_unmerge(args: argparse.Namespace) -> int:
     from .store import Store
 
     config = _load(args)
-    with Store.open(config.database) as store:
+    with CycleLock(config.database), Store.open(config.database) as store:
         try:
             new_story = store.unmerge(args.copy_id)
         except KeyError:
@@ -345,6 +345,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("aggregator: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # Output piped into `head` and the like: the reader left, which is not our error.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except Exception as exc:
         if args.debug:
             raise

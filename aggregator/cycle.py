@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import concurrent.futures.process
 import datetime as dt
 import hashlib
 import logging
@@ -149,8 +150,7 @@ async def _fetch_parse_store(
         )
         for f in due
     ]
-    pool = _parse_pool(len(due))
-    loop = asyncio.get_running_loop()
+    parser = FeedParserPool(len(due))
     pending: set[asyncio.Task[None]] = set()
     # Storing happens on this one thread, one feed at a time: SQLite has one writer anyway.
     store_lock = asyncio.Lock()
@@ -169,9 +169,7 @@ async def _fetch_parse_store(
                 status = "unchanged"  # same bytes without validators: nothing to parse
             else:
                 try:
-                    parsed = await loop.run_in_executor(
-                        pool, parse_feed, result.body, result.headers, result.final_url or result.url
-                    )
+                    parsed = await parser.parse(result.body, result.headers, result.final_url or result.url)
                 except ParseError as exc:
                     parse_error, suggested = str(exc), exc.suggested_feed_url
                 except Exception as exc:  # a bug must cost one feed, never the cycle
@@ -228,8 +226,7 @@ async def _fetch_parse_store(
         await results.aclose()
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+        parser.shutdown()
 
 
 async def _until_stopped(
@@ -249,6 +246,30 @@ async def _until_stopped(
             yield following.result()
         except StopAsyncIteration:
             return
+
+
+class FeedParserPool:
+    """Runs parse_feed on every core. A worker that dies (killed for memory by a hostile feed)
+    costs that one feed: the broken pool is replaced, and the rest of the cycle goes on."""
+
+    def __init__(self, feed_count: int, parse: Callable[..., ParsedFeed] = parse_feed) -> None:
+        self._feed_count = feed_count
+        self._parse = parse
+        self._pool = _parse_pool(feed_count)
+
+    async def parse(self, body: bytes, headers: dict[str, str], url: str) -> ParsedFeed:
+        pool = self._pool
+        try:
+            return await asyncio.get_running_loop().run_in_executor(pool, self._parse, body, headers, url)
+        except concurrent.futures.process.BrokenProcessPool:
+            if self._pool is pool and pool is not None:  # the first feed to notice replaces it
+                pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = _parse_pool(self._feed_count)
+            raise ParseError("the parser process died while reading this feed (out of memory?)") from None
+
+    def shutdown(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _parse_pool(feed_count: int) -> concurrent.futures.Executor | None:

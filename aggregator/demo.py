@@ -10,6 +10,7 @@ import email.utils
 import hashlib
 import http.server
 import importlib.resources
+import re
 import shutil
 import socketserver
 import threading
@@ -44,7 +45,7 @@ class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
 
 
 @contextlib.contextmanager
-def serve_demo_feeds(port: int = DEMO_PORT) -> Iterator[str]:
+def serve_demo_feeds(ports: tuple[int, ...] = (DEMO_PORT,)) -> Iterator[str]:
     """Serve the sample feeds with ETag and Last-Modified, as a well-behaved site would."""
     files = demo_feed_files()
     last_modified = email.utils.formatdate(1764547200, usegmt=True)
@@ -77,10 +78,14 @@ def serve_demo_feeds(port: int = DEMO_PORT) -> Iterator[str]:
             self.end_headers()
             self.wfile.write(body)
 
-    try:
-        server = _Server(("127.0.0.1", port), Handler)
-    except OSError:
-        server = _Server(("127.0.0.1", 0), Handler)
+    server = None
+    for port in (*ports, 0):  # 0: any free port, as a last resort
+        try:
+            server = _Server(("127.0.0.1", port), Handler)
+            break
+        except OSError:
+            continue
+    assert server is not None
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -94,9 +99,12 @@ def run_demo(directory: Path, quiet: bool = False) -> int:
     directory = directory.resolve()
     directory.mkdir(parents=True, exist_ok=True)
     config_path = directory / "feeds.yaml"
-    with serve_demo_feeds() as base:
+    previous = config_path.read_text(encoding="utf-8") if config_path.exists() else None
+    # The previous run's port first, so its database's feed URLs still hold.
+    used = re.search(r"http://127\.0\.0\.1:(\d+)/", previous or "")
+    ports = (int(used.group(1)), DEMO_PORT) if used else (DEMO_PORT,)
+    with serve_demo_feeds(ports) as base:
         text = demo_config_template().replace("{base}", base)
-        previous = config_path.read_text(encoding="utf-8") if config_path.exists() else None
         if previous is not None and previous != text:
             # The server got another port: the old database's feed URLs no longer exist. Start afresh.
             for name in ("aggregator.db", "aggregator.db-wal", "aggregator.db-shm"):

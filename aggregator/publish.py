@@ -266,9 +266,21 @@ def output_paths(config: Config) -> dict[str, Path]:
     return paths
 
 
+def remove_stale_temp_files(config: Config) -> None:
+    """Temp files a killed cycle left behind. Only call this under the cycle lock: a running
+    publish's own temp files look the same."""
+    for path in output_paths(config).values():
+        for stale in path.parent.glob(f".{path.name}.*.tmp"):
+            try:
+                stale.unlink()
+            except OSError:
+                pass
+
+
 def publish(config: Config, store: Store) -> PublishReport:
-    """Rebuild every output file from the database alone."""
+    """Rebuild every output file from the database alone. The caller holds the cycle lock."""
     report = PublishReport()
+    remove_stale_temp_files(config)
     files: dict[str, bytes] = {}
 
     all_stories = store.stories(config.max_entries)

@@ -382,3 +382,26 @@ def test_ttl_still_holds_after_a_304_and_moved_to_clears(tmp_path: Path, feed_se
     feed_server.add("/ttl-old.xml", body)  # the redirect is gone again
     run_cli("fetch", "--all", "-c", config)
     assert status()["moved_to"] is None
+
+
+def test_temp_files_left_by_a_killed_cycle_are_cleaned_up(tmp_path: Path, feed_server: FeedServer) -> None:
+    config = _setup(tmp_path, feed_server)
+    run_cli("fetch", "-c", config)
+    stale = [tmp_path / "public" / ".feed.atom.abc123.tmp", tmp_path / "public" / "regions" / ".asia.atom.x.tmp"]
+    for path in stale:
+        path.write_bytes(b"<feed")
+    keep = tmp_path / "public" / "notes.txt"  # not ours: left alone
+    keep.write_text("hello")
+    assert run_cli("publish", "-c", config).code == 0
+    assert not any(p.exists() for p in stale)
+    assert keep.exists()
+
+
+def test_publish_refuses_while_a_cycle_runs(tmp_path: Path, feed_server: FeedServer) -> None:
+    from aggregator.lock import CycleLock
+
+    config = _setup(tmp_path, feed_server)
+    run_cli("fetch", "-c", config)
+    with CycleLock(tmp_path / "aggregator.db"):
+        result = run_cli_process("publish", "-c", config)
+    assert result.code == 75 and "another cycle is running" in result.err

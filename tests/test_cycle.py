@@ -1,0 +1,42 @@
+"""The cycle's own machinery: the parser pool survives a worker that dies."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+from aggregator.cycle import FeedParserPool
+from aggregator.models import ParsedFeed, ParseError
+from aggregator.parse import parse_feed
+from conftest import FEED_DATA
+
+
+def parse_or_die(body: bytes, headers: dict[str, str], url: str) -> ParsedFeed:
+    """Runs in a worker process: a body of b"die" kills it, as the kernel's OOM killer would."""
+    if body == b"die":
+        os._exit(137)
+    return parse_feed(body, headers, url)
+
+
+def test_a_dead_parser_process_costs_one_feed_not_the_cycle() -> None:
+    feed = (FEED_DATA / "wordpress_rss2.xml").read_bytes()
+    headers = {"content-type": "application/rss+xml"}
+
+    async def run() -> list[object]:
+        pool = FeedParserPool(feed_count=10, parse=parse_or_die)
+        try:
+            results: list[object] = []
+            for body in (feed, b"die", feed, feed):
+                try:
+                    results.append(await pool.parse(body, headers, "http://127.0.0.1/feed"))
+                except ParseError as exc:
+                    results.append(exc)
+            return results
+        finally:
+            pool.shutdown()
+
+    results = asyncio.run(run())
+    assert isinstance(results[0], ParsedFeed) and results[0].entries
+    assert isinstance(results[1], ParseError) and "parser process died" in str(results[1])
+    assert all(isinstance(r, ParsedFeed) and r.entries for r in results[2:])
