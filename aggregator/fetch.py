@@ -10,6 +10,7 @@ import contextlib
 import datetime as dt
 import email.utils
 import http
+import ipaddress
 import logging
 import re
 import time
@@ -290,6 +291,38 @@ def _describe(exc: Exception, settings: FetchSettings) -> str:
 # --------------------------------------------------------------------------- fetching
 
 
+async def _addresses(host: str) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    try:
+        return [ipaddress.ip_address(host.strip("[]"))]
+    except ValueError:
+        pass
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, None)
+    except (OSError, UnicodeError):
+        return []  # the request itself will fail and say why
+    found = []
+    for info in infos:
+        try:
+            found.append(ipaddress.ip_address(str(info[4][0]).split("%")[0]))
+        except ValueError:
+            continue
+    return found
+
+
+async def _refuse_inward_redirect(current: httpx.URL, target: httpx.URL) -> None:
+    """A feed on a public address may not redirect us to a private, loopback or link-local one
+    (a cloud metadata service, the admin page of a router). Feeds an operator configured on a
+    private address may redirect within it."""
+    if current.host == target.host:
+        return
+    here = await _addresses(current.host)
+    if not here or not all(a.is_global for a in here):
+        return
+    inward = [a for a in await _addresses(target.host) if not a.is_global]
+    if inward:
+        raise _FetchError(f"redirect from a public address to a private one ({target.host} is {inward[0]})")
+
+
 class _Fetch:
     """One feed's fetch: redirect hops, each inside a concurrency slot, under one deadline."""
 
@@ -353,6 +386,7 @@ class _Fetch:
                     if response.status_code in _REDIRECT_CODES and location:
                         # Leaving the block closes the response unread: a redirect body is never wanted.
                         target = self._redirect_target(url, location)
+                        await _refuse_inward_redirect(url, target)
                         hops += 1
                         all_permanent = all_permanent and response.status_code in _PERMANENT_CODES
                         if str(target) in visited:

@@ -344,3 +344,33 @@ def test_connection_refused() -> None:
     result = fetch(f"http://127.0.0.1:{port}/feed.xml")
 
     assert_error(result, "connection refused")
+
+
+@pytest.mark.parametrize(
+    "start, target, refused",
+    [
+        ("http://8.8.8.8/feed", "http://127.0.0.1/admin", True),
+        ("http://8.8.8.8/feed", "http://169.254.169.254/latest/meta-data/", True),
+        ("http://8.8.8.8/feed", "http://10.0.0.1/", True),
+        ("http://8.8.8.8/feed", "http://[::1]/", True),
+        ("http://8.8.8.8/feed", "http://1.1.1.1/feed", False),
+        ("http://127.0.0.1:8000/feed", "http://127.0.0.1:8001/feed", False),  # configured private: allowed
+    ],
+)
+def test_a_public_feed_cannot_redirect_to_a_private_address(start: str, target: str, refused: bool) -> None:
+    """Literal addresses only: no name is resolved and nothing is sent."""
+    import asyncio
+
+    import httpx
+
+    from aggregator.fetch import _FetchError, _refuse_inward_redirect
+
+    async def check() -> bool:
+        try:
+            await _refuse_inward_redirect(httpx.URL(start), httpx.URL(target))
+        except _FetchError as exc:
+            assert "private" in str(exc)
+            return True
+        return False
+
+    assert asyncio.run(check()) is refused
