@@ -12,7 +12,6 @@ import datetime as dt
 import json
 import logging
 import sys
-import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -151,16 +150,36 @@ def cmd_story(args: argparse.Namespace) -> int:
 
     config = _load(args)
     with Store.open(config.database) as store:
-        explanations = store.explain_story(args.id)
-    if not explanations:
-        raise CommandError(f"no story {args.id}", EXIT_USAGE)
-    print(f"story {args.id}: {len(explanations)} cop{'y' if len(explanations) == 1 else 'ies'}")
-    for e in explanations:
-        if e.rule is None:
-            why = "first copy"
+        if args.story.isdigit():
+            story_id = int(args.story)
         else:
+            found = store.stories_with_link(args.story)
+            if not found:
+                raise CommandError(f"no stored copy links to {args.story}", EXIT_USAGE)
+            if len(found) > 1:
+                raise CommandError(
+                    f"{len(found)} stories hold a copy linking to {args.story}: "
+                    + ", ".join(map(str, found)) + "; name one by number", EXIT_USAGE,
+                )  # fmt: skip
+            story_id = found[0]
+        explanations = store.explain_story(story_id)
+    if not explanations:
+        raise CommandError(f"no story {story_id}", EXIT_USAGE)
+    if args.json:
+        print(json.dumps(
+            {"story": story_id, "copies": [dataclasses.asdict(e) for e in explanations]},
+            default=_json_default, ensure_ascii=False, indent=2,
+        ))  # fmt: skip
+        return EXIT_OK
+    print(f"story {story_id}: {len(explanations)} cop{'y' if len(explanations) == 1 else 'ies'}")
+    for e in explanations:
+        if e.rule is not None:
             score = f", similarity {e.score:.2f}" if e.score is not None else ""
             why = f"merged by rule {e.rule}{score} with copy {e.matched_copy_id}"
+        elif e.split_at is not None:
+            why = f"split out by an editor on {e.split_at:%Y-%m-%d %H:%M} UTC; never merged again"
+        else:
+            why = "first copy stored: the story began with it"
         print(f"  copy {e.copy_id}: {e.feed_name} · {e.published:%Y-%m-%d %H:%M} · {why}")
         print(f"      {e.title}")
         if e.link:
@@ -276,7 +295,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("story", parents=[common], help="show a story's copies and why they were merged")
-    p.add_argument("id", type=int)
+    p.add_argument("story", metavar="ID_OR_URL", help="a story number, or the URL of one of its articles")
+    p.add_argument("--json", action="store_true", help="print the copies as JSON")
     p.set_defaults(func=cmd_story)
 
     p = sub.add_parser("unmerge", parents=[common], help="split a wrongly merged copy into its own story")

@@ -22,7 +22,7 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from . import PROJECT_URL, __version__
-from .models import Config, Copy, Story
+from .models import Config, Story
 from .opml import sources_opml
 from .sanitize import clean_html, xml_safe
 from .store import Store

@@ -21,9 +21,9 @@ from typing import Any
 import sqlite_utils
 
 from . import dedupe
+from .urls import canonical_url
 from .models import (
     Copy,
-    DedupeSettings,
     FeedConfig,
     FeedHealth,
     FetchResult,
@@ -235,6 +235,7 @@ class MergeExplanation:
     rule: str | None  # None for the story's first copy
     score: float | None
     matched_copy_id: int | None
+    split_at: dt.datetime | None = None  # when an editor split this copy out (`aggregator unmerge`)
 
 
 class Store:
@@ -873,15 +874,26 @@ class Store:
                 rule=r["match_rule"],
                 score=r["match_score"],
                 matched_copy_id=r["match_copy_id"],
+                split_at=from_db_time(r["split_at"]),
             )
             for r in self.db.query(
                 """
-                SELECT e.*, f.name AS feed_name FROM entries e JOIN feeds f ON f.url = e.feed_url
+                SELECT e.*, f.name AS feed_name, s.split_at FROM entries e
+                JOIN feeds f ON f.url = e.feed_url LEFT JOIN split_entries s ON s.entry_id = e.id
                 WHERE e.story_id = ? ORDER BY e.published, e.id
                 """,
                 [story_id],
             )
         ]
+
+    def stories_with_link(self, url: str) -> list[int]:
+        """The stories holding a copy whose article URL is `url` (compared canonically)."""
+        key = canonical_url(url)
+        rows = self.db.query(
+            "SELECT DISTINCT story_id FROM entries WHERE link = ? OR canonical_link = ? ORDER BY story_id",
+            [url, key],
+        )
+        return [r["story_id"] for r in rows]
 
     def feed_health(self) -> list[FeedHealth]:
         rows = self.db.query(

@@ -16,11 +16,11 @@ import pytest
 from ruamel.yaml import YAML
 
 from feedserver import FeedServer
+from shared_files import CORPUS, where_looked  # noqa: F401 (re-exported to tests)
 
 TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent
 FEED_DATA = TESTS / "data" / "feeds"
-CORPUS = Path(os.environ.get("AGGREGATOR_CORPUS", REPO.parent / "shared" / "corpus"))
 
 ATOM_NS = "{http://www.w3.org/2005/Atom}"
 

@@ -46,13 +46,14 @@ class ReaderFailed(AssertionError):
 
 
 def atom_schema_path() -> Path:
-    """The RFC 4287 RNC schema: $AGGREGATOR_ATOM_SCHEMA, else <repo>/../shared/schema/atom.rnc."""
-    override = os.environ.get("AGGREGATOR_ATOM_SCHEMA")
-    path = Path(override) if override else Path(__file__).resolve().parents[2] / "shared" / "schema" / "atom.rnc"
+    """The RFC 4287 RNC schema from the shared folder (see tests/shared_files.py)."""
+    from shared_files import atom_schema, where_looked
+
+    path = atom_schema()
     if not path.is_file():
         raise ReaderToolMissing(
-            f"Atom RELAX NG schema not found at {path} "
-            "(expected shared/schema/atom.rnc beside the repository; set AGGREGATOR_ATOM_SCHEMA to override)"
+            f"Atom RELAX NG schema not found at {path} (looked for shared/ in: {where_looked()}; "
+            "set AGGREGATOR_SHARED or AGGREGATOR_ATOM_SCHEMA)"
         )
     return path
 

@@ -4,7 +4,6 @@ Per folder, not per file, to keep the test count readable; failures name the fil
 
 from __future__ import annotations
 
-import os
 import re
 import warnings
 from collections import Counter
@@ -17,12 +16,8 @@ from aggregator.models import ParsedFeed, ParseError
 from aggregator.parse import parse_feed
 
 
-def _corpus_root() -> Path:
-    override = os.environ.get("AGGREGATOR_CORPUS")
-    return Path(override) if override else Path(__file__).resolve().parents[2] / "shared" / "corpus"
+from shared_files import CORPUS, where_looked
 
-
-CORPUS = _corpus_root()
 _NOT_TEST_FILES = {"MANIFEST.tsv", "NOTICE.md", "LICENSE.txt"}
 
 
@@ -40,7 +35,7 @@ _HANDLER = re.compile(r"\son\w+\s*=", re.IGNORECASE)
 
 
 def test_corpus_is_present() -> None:
-    assert CORPUS.is_dir(), f"feed corpus not found at {CORPUS} (set AGGREGATOR_CORPUS)"
+    assert CORPUS.is_dir(), f"feed corpus not found at {CORPUS} (looked for shared/ in: {where_looked()})"
     assert len(FILES) > 4000, f"expected ~4,120 corpus files in {CORPUS}, found {len(FILES)}"
 
 

@@ -14,7 +14,7 @@ from aggregator.models import Config, FeedConfig, FetchResult, ParseError
 from aggregator.parse import parse_feed
 from aggregator.publish import publish
 from aggregator.store import FeedUpdate, Store
-from conftest import ATOM_NS, CORPUS
+from conftest import ATOM_NS, CORPUS, where_looked
 from readers import validate_atom
 
 FOLDERS = ["feedparser", "feedvalidator", "node-feedparser"]
@@ -22,7 +22,7 @@ FOLDERS = ["feedparser", "feedvalidator", "node-feedparser"]
 
 def _corpus_files(folder: str) -> list[Path]:
     if not CORPUS.is_dir():
-        pytest.fail(f"the shared corpus is missing at {CORPUS} (set AGGREGATOR_CORPUS)")
+        pytest.fail(f"the shared corpus is missing at {CORPUS} (looked for shared/ in: {where_looked()})")
     return sorted(p for p in (CORPUS / folder).rglob("*") if p.is_file() and p.name != "LICENSE.txt")
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-from pathlib import Path
 
 from aggregator.cycle import FeedParserPool
 from aggregator.models import ParsedFeed, ParseError

@@ -124,6 +124,15 @@ def test_a_story_published_by_two_parties_appears_once_crediting_both(
     assert explained.code == 0
     assert "2 copies" in explained.out and "first copy" in explained.out
     assert "merged by rule similar_text, similarity 0." in explained.out
+    # An editor who only has an article URL (with tracking junk) finds the same story; --json for tools.
+    by_url = run_cli("story", f"{repost['link']}{'&' if '?' in repost['link'] else '?'}utm_source=newsletter", "--json", "-c", config)
+    assert by_url.code == 0
+    as_json = json.loads(by_url.out)
+    assert as_json["story"] == story_id
+    assert sorted(str(c["rule"]) for c in as_json["copies"]) == ["None", "similar_text"]  # stored first: no rule
+    assert {c["feed_name"] for c in as_json["copies"]} == {"Party A", "Party B"}
+    missing = run_cli("story", "https://nowhere.example/none", "-c", config)
+    assert missing.code == 2 and "no stored copy links to" in missing.err
 
 
 def test_same_link_with_tracking_parameters_or_amp_is_one_story(tmp_path: Path, feed_server: FeedServer) -> None:
@@ -172,6 +181,9 @@ def test_unmerge_splits_a_copy_and_it_stays_split(tmp_path: Path, feed_server: F
     result = run_cli("unmerge", str(copy_id), "-c", config)
     assert result.code == 0 and "will not be merged again" in result.out
     assert len(_entries(tmp_path / "public" / "feed.atom")) == 2
+    explained = run_cli("story", b["link"], "-c", config)
+    assert explained.code == 0 and f"copy {copy_id}:" in explained.out
+    assert "split out by an editor" in explained.out
 
     # The copy is edited and fetched again: it stays a story of its own.
     b2 = {**b, "content_html": b["content_html"] + "<p>Update: the strike continues.</p>"}

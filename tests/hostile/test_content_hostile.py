@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import lxml.html
-import pytest
 from lxml import etree
 
 from aggregator.parse import MAX_ENTRIES

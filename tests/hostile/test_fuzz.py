@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import random
 from collections.abc import Iterator
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
@@ -26,6 +25,7 @@ from aggregator.publish import AtomFeedMeta, render_atom
 from aggregator.store import FeedUpdate, Store
 from conftest import ATOM_NS
 from readers import validate_atom
+from shared_files import CORPUS, where_looked
 
 EXAMPLES = int(os.environ.get("AGGREGATOR_FUZZ_EXAMPLES", "200"))
 FUZZ = settings(
@@ -36,7 +36,6 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example],
 )
 VALIDATE_EVERY = 25  # jing on every Nth rendered document, plus the last
-CORPUS = Path(os.environ.get("AGGREGATOR_CORPUS", Path(__file__).resolve().parents[3] / "shared" / "corpus"))
 NOW = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.timezone.utc)
 
 
@@ -255,7 +254,7 @@ def test_generated_feeds_never_break_the_pipeline(
 
 def corpus_files() -> list[Path]:
     if not CORPUS.is_dir():
-        pytest.fail(f"the shared corpus is missing at {CORPUS} (set AGGREGATOR_CORPUS)")
+        pytest.fail(f"the shared corpus is missing at {CORPUS} (looked for shared/ in: {where_looked()})")
     files = sorted(p for p in CORPUS.rglob("*") if p.is_file() and p.suffix in (".xml", ".rss", ".atom", ".rdf"))
     # A fixed, spread-out sample keeps each example cheap and the run reproducible.
     return files[:: max(1, len(files) // 400)]
