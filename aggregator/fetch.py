@@ -14,6 +14,7 @@ import ipaddress
 import logging
 import re
 import time
+import urllib.request
 import zlib
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from dataclasses import replace
@@ -309,18 +310,44 @@ async def _addresses(host: str) -> list[ipaddress.IPv4Address | ipaddress.IPv6Ad
     return found
 
 
-async def _refuse_inward_redirect(current: httpx.URL, target: httpx.URL) -> None:
+async def _refuse_inward_redirect(current: httpx.URL, target: httpx.URL, current_public: bool | None = None) -> None:
     """A feed on a public address may not redirect us to a private, loopback or link-local one
     (a cloud metadata service, the admin page of a router). Feeds an operator configured on a
-    private address may redirect within it."""
+    private address may redirect within it. `current_public` is what the connection to the current
+    host showed; None resolves its name instead."""
     if current.host == target.host:
         return
-    here = await _addresses(current.host)
-    if not here or not all(a.is_global for a in here):
+    if current_public is None:
+        here = await _addresses(current.host)
+        current_public = bool(here) and all(a.is_global for a in here)
+    if not current_public:
         return
     inward = [a for a in await _addresses(target.host) if not a.is_global]
     if inward:
         raise _FetchError(f"redirect from a public address to a private one ({target.host} is {inward[0]})")
+
+
+def _peer_address(response: httpx.Response) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address this response really came from, if known. None when a proxy from the environment
+    may carry the request: the peer is then the proxy, which says nothing about the feed's host."""
+    if urllib.request.getproxies_environment() and not urllib.request.proxy_bypass_environment(
+        response.request.url.host
+    ):
+        return None
+    stream = response.extensions.get("network_stream")
+    try:
+        address = stream.get_extra_info("server_addr") if stream is not None else None
+        return ipaddress.ip_address(str(address[0]).split("%")[0]) if address else None
+    except (ValueError, TypeError, IndexError, AttributeError):
+        return None
+
+
+def _refuse_private_peer(public_seen: bool, peer: ipaddress.IPv4Address | ipaddress.IPv6Address | None) -> None:
+    """Once a fetch has been on a public address, no later hop may connect to a private one: this
+    catches a name that resolved to a public address when the redirect was checked and to a private
+    one when we connected (DNS rebinding)."""
+    if public_seen and peer is not None and not peer.is_global:
+        raise _FetchError(f"redirect from a public address to a private one (connected to {peer})")
 
 
 class _Fetch:
@@ -378,15 +405,20 @@ class _Fetch:
         visited = {str(url)}
         hops = 0
         all_permanent = True
+        public_seen = False  # has any connection of this fetch reached a public address?
         while True:
             async with self._slot(url.host):
                 async with self.client.stream("GET", url, headers=self._headers()) as response:
+                    peer = _peer_address(response)
+                    _refuse_private_peer(public_seen, peer)
+                    here_public = peer.is_global if peer is not None else None
+                    public_seen = public_seen or bool(here_public)
                     location = response.extensions.get(_LOCATION) or response.headers.get("location")
                     self.context = {"http_status": response.status_code, "headers": _headers_of(response)}
                     if response.status_code in _REDIRECT_CODES and location:
                         # Leaving the block closes the response unread: a redirect body is never wanted.
                         target = self._redirect_target(url, location)
-                        await _refuse_inward_redirect(url, target)
+                        await _refuse_inward_redirect(url, target, here_public)
                         hops += 1
                         all_permanent = all_permanent and response.status_code in _PERMANENT_CODES
                         if str(target) in visited:

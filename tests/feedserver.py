@@ -60,7 +60,8 @@ class _ThreadingServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
 class FeedServer:
     """Start with `with FeedServer() as server:`; `server.url("/x")` is the address of route /x."""
 
-    def __init__(self, poll_interval: float = 0.05) -> None:
+    def __init__(self, poll_interval: float = 0.05, host: str = "127.0.0.1") -> None:
+        self.host = host
         # How often serve_forever checks for shutdown: each FeedServer's exit waits up to this long.
         self.poll_interval = poll_interval
         self.routes: dict[str, Route] = {}
@@ -120,7 +121,7 @@ class FeedServer:
                 if self.command != "HEAD" and status != 304:
                     self.wfile.write(body)
 
-        self._httpd = _ThreadingServer(("127.0.0.1", 0), RequestHandler)
+        self._httpd = _ThreadingServer((host, 0), RequestHandler)
         self.port = self._httpd.server_address[1]
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": poll_interval}, daemon=True
@@ -128,7 +129,7 @@ class FeedServer:
 
     # ------------------------------------------------------------------ setup
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"http://{self.host}:{self.port}{path}"
 
     def add(self, path: str, body: bytes | str | Path = b"", **kwargs: object) -> str:
         if isinstance(body, Path):

@@ -374,3 +374,43 @@ def test_a_public_feed_cannot_redirect_to_a_private_address(start: str, target: 
         return False
 
     assert asyncio.run(check()) is refused
+
+
+def test_redirects_inward_end_to_end_in_a_private_network_namespace(tmp_path: Path) -> None:
+    """A real public-looking server (8.8.8.8 inside a private network namespace) redirects to
+    loopback directly, and through a name whose DNS answer changes between the check and the
+    connection (rebinding). Both are refused; redirects that stay public, or stay private, work."""
+    import json
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    if os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("ip"):
+        pytest.skip("needs root, unshare and ip to build a private network namespace")
+    probe = subprocess.run(["unshare", "--net", "--mount", "true"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        pytest.skip(f"cannot create a network namespace here: {probe.stderr.strip()}")
+    hosts = tmp_path / "hosts"
+    hosts.write_text("127.0.0.1 localhost\n127.0.0.1 rebind.test\n")
+    script = Path(__file__).with_name("netns_redirects.py")
+    inner = (
+        f"ip link set lo up && ip addr add 8.8.8.8/32 dev lo && mount --bind {hosts} /etc/hosts"
+        f" && exec {sys.executable} {script}"
+    )
+    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+    done = subprocess.run(["unshare", "--net", "--mount", "sh", "-c", inner], capture_output=True, text=True,
+                          timeout=60, env=env)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    results = json.loads(done.stdout)
+
+    assert results["public feed"] == ["ok", None]
+    assert results["public redirects within public"] == ["ok", None]
+    assert results["private redirects within private"] == ["ok", None]
+    status, error = results["public redirects to loopback"]
+    assert status == "error" and "redirect from a public address to a private one (127.0.0.1" in error
+    status, error = results["public redirects to a rebinding name"]
+    assert status == "error" and "connected to 127.0.0.1" in error
+    # The loopback redirect was refused before any request; the rebinding one reached the private
+    # server (the name only showed its real address at connect time), but its answer was refused.
+    assert results["secret requests"] == [2, None]
