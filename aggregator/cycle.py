@@ -22,7 +22,16 @@ from dataclasses import dataclass
 from . import USER_AGENT, dedupe, polling
 from .fetch import iter_fetch
 from .lock import CycleLock
-from .models import Config, CycleReport, FeedConfig, FetchRequest, FetchResult, ParsedFeed, ParseError
+from .models import (
+    Config,
+    CycleReport,
+    FeedConfig,
+    FeedStatus,
+    FetchRequest,
+    FetchResult,
+    ParsedFeed,
+    ParseError,
+)
 from .parse import parse_feed
 from .publish import publish
 from .store import FeedFetchState, FeedUpdate, Store, utcnow
@@ -38,7 +47,7 @@ class FeedOutcome:
     """One feed's result in a cycle, for progress display and logs."""
 
     feed: FeedConfig
-    status: str  # ok, unchanged, not_modified, error, gone
+    status: FeedStatus
     new: int
     updated: int
     seconds: float
@@ -162,7 +171,7 @@ async def _fetch_parse_store(
         parse_error: str | None = None
         suggested: str | None = None
         body_hash: str | None = None
-        status = result.status
+        status: FeedStatus = result.status
         if result.status == "ok" and result.body is not None:
             body_hash = hashlib.sha256(result.body).hexdigest()
             if state is not None and state.body_hash == body_hash and state.last_status in ("ok", "not_modified"):
@@ -306,7 +315,7 @@ def _next_due(
     )
 
 
-def _count(report: CycleReport, status: str, new: int, updated: int) -> None:
+def _count(report: CycleReport, status: FeedStatus, new: int, updated: int) -> None:
     if status == "ok":
         report.ok += 1
     elif status == "unchanged":

@@ -288,11 +288,12 @@ class StoryMatcher:
     def __init__(self, settings: DedupeSettings) -> None:
         self.threshold = settings.similarity_threshold
         self.window = dt.timedelta(days=settings.window_days)
-        self.never_merge: frozenset[frozenset[str]] = frozenset(
-            frozenset(keys)
-            for a, b in settings.never_merge
-            if (keys := {canonical_url(a), canonical_url(b)}) and None not in keys and len(keys) == 2
-        )
+        pairs: set[frozenset[str]] = set()
+        for a, b in settings.never_merge:
+            key_a, key_b = canonical_url(a), canonical_url(b)
+            if key_a is not None and key_b is not None and key_a != key_b:
+                pairs.add(frozenset((key_a, key_b)))
+        self.never_merge: frozenset[frozenset[str]] = frozenset(pairs)
 
     def match(self, new: Fingerprint, feed_url: str, candidates: Iterable[Candidate]) -> Match | None:
         candidates = list(candidates)

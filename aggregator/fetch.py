@@ -16,11 +16,11 @@ import re
 import time
 import urllib.request
 import zlib
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Iterator, Sequence
 from dataclasses import replace
-from typing import Protocol
+from typing import Any, Protocol
 
-import brotli  # type: ignore[import-untyped]
+import brotli
 import httpx
 
 from aggregator import USER_AGENT
@@ -330,7 +330,7 @@ async def _refuse_inward_redirect(current: httpx.URL, target: httpx.URL, current
 def _peer_address(response: httpx.Response) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     """The address this response really came from, if known. None when a proxy from the environment
     may carry the request: the peer is then the proxy, which says nothing about the feed's host."""
-    if urllib.request.getproxies_environment() and not urllib.request.proxy_bypass_environment(
+    if urllib.request.getproxies_environment() and not urllib.request.proxy_bypass(
         response.request.url.host
     ):
         return None
@@ -368,7 +368,7 @@ class _Fetch:
         self.deadline = deadline
         self.queued = 0.0  # seconds spent waiting for a slot, which the time limit does not count
         # What the latest response told us, so a failure after the headers still reports it.
-        self.context: dict[str, object] = {}
+        self.context: dict[str, Any] = {}
 
     @contextlib.asynccontextmanager
     async def _slot(self, host: str) -> AsyncIterator[None]:
@@ -392,13 +392,13 @@ class _Fetch:
             headers["If-Modified-Since"] = self.request.last_modified
         return headers
 
-    def result(self, **fields: object) -> FetchResult:
-        defaults: dict[str, object] = {
+    def result(self, **fields: Any) -> FetchResult:
+        defaults: dict[str, Any] = {
             "url": self.request.url,
             "etag": self.request.etag,
             "last_modified": self.request.last_modified,
         }
-        return FetchResult(**{**defaults, **fields})  # type: ignore[arg-type]
+        return FetchResult(**{**defaults, **fields})
 
     async def run(self) -> FetchResult:
         url = _parse_url(self.request.url)
@@ -445,7 +445,7 @@ class _Fetch:
     async def _final(self, response: httpx.Response, final_url: str, moved_to: str | None) -> FetchResult:
         status = response.status_code
         headers = _headers_of(response)
-        common: dict[str, object] = {
+        common: dict[str, Any] = {
             "http_status": status,
             "final_url": final_url,
             "moved_to": moved_to,
@@ -553,7 +553,7 @@ async def fetch_feed(
 
 def _error(request: FetchRequest, reason: str, fetch: _Fetch | None) -> FetchResult:
     context = fetch.context if fetch is not None else {}
-    return FetchResult(  # type: ignore[arg-type]
+    return FetchResult(
         url=request.url,
         status="error",
         error=reason,
@@ -580,7 +580,7 @@ def make_client(settings: FetchSettings, user_agent: str = USER_AGENT) -> httpx.
 
 async def iter_fetch(
     requests: Sequence[FetchRequest], settings: FetchSettings, user_agent: str = USER_AGENT
-) -> AsyncIterator[FetchResult]:
+) -> AsyncGenerator[FetchResult, None]:
     """Fetch every request concurrently within the settings' limits, yielding results as they complete."""
     limits = ConcurrencyLimits(settings)
     async with make_client(settings, user_agent) as client:

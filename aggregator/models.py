@@ -94,6 +94,8 @@ class FetchRequest:
 
 
 FetchStatus = Literal["ok", "not_modified", "error", "gone"]
+# What became of a feed in a cycle: a fetch status, or "unchanged" (same bytes as last time, not parsed).
+FeedStatus = Literal["ok", "unchanged", "not_modified", "error", "gone"]
 
 
 @dataclass(frozen=True)

@@ -96,7 +96,6 @@ def _attribute_filter(tag: str, attribute: str, value: str) -> str | None:
 def _cleaner(base_url: str | None) -> nh3.Cleaner:
     # Without a trustworthy base, a relative URL would resolve against *our* site when republished,
     # pointing readers at pages that don't exist, so it is dropped instead.
-    url_relative: object = ("rewrite_with_base", base_url) if base_url else "deny"
     return nh3.Cleaner(
         tags=set(ALLOWED_TAGS),
         clean_content_tags=set(_DROP_WITH_CONTENT),
@@ -105,7 +104,7 @@ def _cleaner(base_url: str | None) -> nh3.Cleaner:
         strip_comments=True,
         link_rel=LINK_REL,
         url_schemes=set(URL_SCHEMES),
-        url_relative=url_relative,
+        url_relative=("rewrite_with_base", base_url) if base_url else "deny",
     )
 
 
