@@ -27,7 +27,7 @@ from .sanitize import (
     xml_safe,
 )
 
-__all__ = ["parse_feed", "prepare_bytes", "defuse_doctype", "MAX_ENTRIES"]
+__all__ = ["parse_feed", "prepare_bytes", "repair_encoding", "defuse_doctype", "MAX_ENTRIES"]
 
 MAX_ENTRIES = 1_000
 MAX_DECOMPRESSED_BYTES = 10_000_000
@@ -181,6 +181,85 @@ def prepare_bytes(body: bytes) -> bytes:
     text = body.decode("latin-1")
     defused = defuse_doctype(text)
     return body if defused is text else defused.encode("latin-1")
+
+
+# --------------------------------------------------------------------------- encodings
+
+# Single-byte Western encodings that sites mislabel, or mix with UTF-8, most often.
+_WESTERN_CODECS = {"ascii", "iso8859-1", "iso8859-15", "cp1252"}
+# Multi-byte legacy encodings: valid-UTF-8 sniffing says nothing about them; leave them to feedparser.
+_MULTIBYTE_PREFIXES = ("shift_jis", "euc", "gb", "big5", "iso2022", "cp932", "cp949", "cp950", "hz", "johab", "utf-16", "utf-32")
+_XML_DECLARATION = re.compile(rb"""^(\s*<\?xml[^>]*?\bencoding\s*=\s*)(["'])([A-Za-z0-9._:-]{1,40})\2""", re.IGNORECASE)
+_HEADER_CHARSET = re.compile(r"""charset\s*=\s*["']?([A-Za-z0-9._:-]{1,40})""", re.IGNORECASE)
+_UTF8_MULTIBYTE = re.compile(rb"[\xC2-\xDF][\x80-\xBF]|[\xE0-\xEF][\x80-\xBF]{2}|[\xF0-\xF4][\x80-\xBF]{3}")
+
+
+def _codec_name(label: str | None) -> str | None:
+    if not label:
+        return None
+    try:
+        return codecs.lookup(label).name
+    except LookupError:
+        return None
+
+
+def _cp1252_for_bad_bytes(error: UnicodeError) -> tuple[str, int]:
+    """A codecs error handler: each byte that is not UTF-8 is read as windows-1252 (the usual
+    other half of a mixed document), or U+FFFD where windows-1252 has no character."""
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
+    bad = error.object[error.start : error.end]
+    return bad.decode("cp1252", errors="replace"), error.end
+
+
+codecs.register_error("aggregator-cp1252", _cp1252_for_bad_bytes)
+
+
+def repair_encoding(body: bytes, headers: Mapping[str, str]) -> tuple[bytes, dict[str, str]]:
+    """Bytes and headers that decode to the right text where the declared charset is wrong.
+
+    feedparser trusts the declared charset and, when the bytes break it, reads the whole document
+    as windows-1252: every UTF-8 character becomes mojibake. Where the bytes allow a right answer,
+    it is given here, as UTF-8 bytes declared as such:
+    - valid UTF-8 with non-ASCII characters, declared as a single-byte encoding (latin-1,
+      windows-1252, windows-1251, ...): it is UTF-8; text in those encodings is practically never
+      valid UTF-8;
+    - declared (or defaulting to) UTF-8 or a Western single-byte encoding, but a mix: UTF-8
+      sequences where they are valid, every other byte read as windows-1252.
+    Anything else (pure ASCII, a consistent legacy encoding, multi-byte legacy encodings, UTF-16/32)
+    is returned as it came.
+    """
+    out = dict(headers)
+    if body.isascii() or _wide_codec(body) is not None:
+        return body, out
+    content_type = out.get("content-type", "")
+    header_match = _HEADER_CHARSET.search(content_type)
+    decl_match = _XML_DECLARATION.match(body)
+    label = header_match.group(1) if header_match else decl_match.group(3).decode("ascii") if decl_match else None
+    codec = _codec_name(label)
+    if label is not None and codec is None:
+        return body, out  # an unknown charset: feedparser reports it
+    if codec is not None and codec.startswith(_MULTIBYTE_PREFIXES):
+        return body, out
+    try:
+        body.decode("utf-8")
+        valid_utf8 = True
+    except UnicodeDecodeError:
+        valid_utf8 = False
+    if valid_utf8:
+        if codec in (None, "utf-8"):
+            return body, out  # right as it is
+        text = body.decode("utf-8")
+    elif codec in (None, "utf-8", "ascii") or (codec in _WESTERN_CODECS and _UTF8_MULTIBYTE.search(body)):
+        text = body.decode("utf-8", errors="aggregator-cp1252")
+    else:
+        return body, out  # a consistent single-byte document: the declared charset reads it
+    repaired = text.encode("utf-8")
+    if decl_match:
+        repaired = _XML_DECLARATION.sub(lambda m: m.group(1) + m.group(2) + b"utf-8" + m.group(2), repaired, count=1)
+    media_type = content_type.split(";")[0].strip() or "application/xml"
+    out["content-type"] = f"{media_type}; charset=utf-8"
+    return repaired, out
 
 
 # --------------------------------------------------------------------------- HTML page discovery
@@ -439,9 +518,10 @@ def _parse(body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed:
     prepared = prepare_bytes(body)
     if not prepared.strip():
         raise ParseError("the response held no feed document")
+    prepared, feedparser_headers = repair_encoding(prepared, _feedparser_headers(headers, url))
     result = feedparser.parse(
         io.BytesIO(prepared),
-        response_headers=_feedparser_headers(headers, url),
+        response_headers=feedparser_headers,
         sanitize_html=True,
         resolve_relative_uris=True,
     )

@@ -351,6 +351,43 @@ def test_no_content_type_header_defaults_to_utf8_not_latin1() -> None:
     assert parse(rss(ITEM.replace("Strike wins", HINDI)), {}).entries[0].title == HINDI
 
 
+def _with_title(title: bytes, decl: bytes = b'<?xml version="1.0" encoding="UTF-8"?>') -> bytes:
+    return decl + rss(ITEM.replace("Strike wins", "TITLE"), decl="").encode("ascii").replace(b"TITLE", title, 1)
+
+
+@pytest.mark.parametrize(
+    "case, body, headers, expected",
+    [
+        ("UTF-8 with windows-1252 bytes pasted in",
+         _with_title("Grüße ".encode() + "“Straße” – ok".encode("cp1252")), {"content-type": "application/rss+xml"},
+         "Grüße “Straße” – ok"),
+        ("UTF-8 with bytes that are no text",
+         _with_title("Grüße ".encode() + b"\xff\xfe ok"), {"content-type": "application/rss+xml"},
+         "Grüße ÿþ ok"),
+        ("UTF-8 declared windows-1252 in header and declaration",
+         _with_title("Grüße Straße".encode(), b'<?xml version="1.0" encoding="windows-1252"?>'),
+         {"content-type": "application/rss+xml; charset=windows-1252"}, "Grüße Straße"),
+        ("windows-1252 declared UTF-8",
+         _with_title("Don’t – café".encode("cp1252")), {"content-type": "application/rss+xml; charset=utf-8"},
+         "Don’t – café"),
+        ("UTF-8 Cyrillic declared windows-1251",
+         _with_title("Забастовка".encode(), b'<?xml version="1.0" encoding="windows-1251"?>'), {}, "Забастовка"),
+        # Consistent legacy encodings are read as declared, untouched.
+        ("windows-1251 declared windows-1251",
+         _with_title("Забастовка".encode("cp1251"), b'<?xml version="1.0" encoding="windows-1251"?>'), {}, "Забастовка"),
+        ("Shift_JIS declared Shift_JIS",
+         _with_title("ストライキ".encode("shift_jis"), b'<?xml version="1.0" encoding="Shift_JIS"?>'), {}, "ストライキ"),
+        ("latin-1 declared in the header only",
+         _with_title("Grève".encode("latin-1"), b""), {"content-type": "text/xml; charset=iso-8859-1"}, "Grève"),
+    ],
+    ids=lambda v: v if isinstance(v, str) and len(v) < 60 and " " in v else "",
+)  # fmt: skip
+def test_wrong_or_mixed_encodings_give_the_right_text(case: str, body: bytes, headers: dict[str, str], expected: str) -> None:
+    """Mojibake only where the bytes allow no right answer: feedparser alone reads every one of the
+    first four as windows-1252 and turns each UTF-8 character into two or three wrong ones."""
+    assert parse(body, headers).entries[0].title == expected, case
+
+
 # --------------------------------------------------------------------------- identity
 
 
