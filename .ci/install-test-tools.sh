@@ -18,6 +18,10 @@ for pkg in "${APT_PACKAGES[@]}"; do
         missing+=("$pkg")
     fi
 done
+# `python3 -m venv` needs ensurepip, which Debian ships separately (python3-venv).
+if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+    missing+=(python3-venv)
+fi
 # node >= 20 is part of the machine image; fall back to Debian's nodejs/npm only if absent.
 if ! command -v node >/dev/null 2>&1; then
     missing+=(nodejs)
