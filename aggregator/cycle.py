@@ -19,7 +19,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
-from . import USER_AGENT, dedupe, polling
+from . import dedupe, polling, user_agent_for
 from .fetch import iter_fetch
 from .lock import CycleLock
 from .models import (
@@ -92,12 +92,14 @@ def run_cycle(
     only_urls: set[str] | None = None,
     progress: ProgressCallback | None = None,
     stop: threading.Event | None = None,
-    user_agent: str = USER_AGENT,
+    user_agent: str | None = None,
     clock: Callable[[], dt.datetime] = utcnow,
 ) -> CycleReport:
     """Run one cycle under the cycle lock. Raises LockHeld if another cycle runs.
 
-    `clock` gives "now" for due times and backoff, so tests can run the policy on scheduler time."""
+    `clock` gives "now" for due times and backoff, so tests can run the policy on scheduler time.
+    `user_agent` defaults to one naming the software and the config's base_url."""
+    user_agent = user_agent or user_agent_for(config.base_url)
     with CycleLock(config.database):
         with Store.open(config.database) as store:
             return _run_locked(config, store, force_all, only_urls, progress, stop, user_agent, clock)

@@ -21,7 +21,7 @@ from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
-from . import PROJECT_URL, __version__
+from . import __version__
 from .models import Config, Story
 from .opml import sources_opml
 from .sanitize import clean_html, xml_safe
@@ -139,7 +139,7 @@ def render_atom(meta: AtomFeedMeta, stories: Sequence[Story], config: Config) ->
     fg.author({"name": xml_safe(config.title), "uri": config.base_url})
     fg.link(href=meta.self_url, rel="self", type="application/atom+xml")
     fg.link(href=meta.alternate_url, rel="alternate", type="text/html")
-    fg.generator("aggregator", __version__, PROJECT_URL)
+    fg.generator("aggregator", __version__)
     # The newest change, not the clock: an unchanged feed renders to the same bytes.
     fg.updated(max((s.updated for s in stories), default=EPOCH))
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from aggregator import __version__
 from conftest import ATOM_NS, FEED_DATA, feed_entry, run_cli, run_cli_process, write_config
 from feedserver import FeedServer
 from readers import read_with_newsboat, read_with_node, validate_atom
@@ -50,6 +51,9 @@ def test_full_cycle_publishes_valid_region_tagged_atom(tmp_path: Path, feed_serv
     result = run_cli("fetch", "-c", config)
     assert result.code == 0, result.err
     assert "feeds: 5 ok, 0 not modified, 0 failed" in result.out
+    # An honest User-Agent: the software and the public address of the service fetching.
+    agents = {hit.headers.get("user-agent") for hit in feed_server.requests}
+    assert agents == {f"aggregator/{__version__} (+https://feeds.example.org/; feed aggregator)"}
 
     public = tmp_path / "public"
     for name in ("feed.atom", "regions/europe.atom", "regions/asia.atom", "regions/africa.atom"):
