@@ -140,6 +140,7 @@ class ParsedFeed:
     entries: tuple[ParsedEntry, ...]
     title: str | None = None  # the channel title (never shown: the configured name is)
     site_link: str | None = None
+    feed_id: str | None = None  # an Atom feed's own atom:id (RSS channels have none)
     language: str | None = None
     ttl_minutes: int | None = None  # RSS <ttl>
     update_seconds: float | None = None  # from sy:updatePeriod / sy:updateFrequency
@@ -181,6 +182,7 @@ class Copy:
     published: dt.datetime
     updated: dt.datetime
     feed_updated: dt.datetime | None = None  # when the source feed last changed
+    feed_id: str | None = None  # the source feed's own atom:id, when it has a republishable one
     match_rule: str | None = None  # why this copy was attached to its story
     match_score: float | None = None
 

@@ -512,6 +512,14 @@ def _entries(raw: Iterable[Any], base: str, feed_language: str | None) -> list[P
     return _newest_first_cap(built, MAX_ENTRIES)
 
 
+def _feed_id(result: Mapping[str, Any], feed: Mapping[str, Any]) -> str | None:
+    """An Atom feed's atom:id, for atom:source when its entries are republished."""
+    if not str(result.get("version") or "").startswith("atom"):
+        return None
+    value = clean_text(feed.get("id"))
+    return value if value and len(value) <= MAX_ID_CHARS else None
+
+
 def _parse(body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed:
     if not body or not body.strip():
         raise ParseError("the response was empty")
@@ -540,6 +548,7 @@ def _parse(body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed:
         entries=tuple(entries),
         title=clean_text(feed.get("title")) or None,
         site_link=site_link,
+        feed_id=_feed_id(result, feed),
         language=feed_language,
         ttl_minutes=_int_in_range(feed.get("ttl"), 1, 366 * 24 * 60),
         update_seconds=_update_seconds(feed),

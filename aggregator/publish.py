@@ -196,7 +196,7 @@ def _add_entry(fg: FeedGenerator, story: Story, config: Config, used_ids: set[st
 
     fe.aggregator.lang = primary.language
     fe.aggregator.source = {
-        "id": primary.feed_url,
+        "id": primary.feed_id or primary.feed_url,
         "title": xml_safe(primary.feed_name),
         "site": primary.feed_site,
         "self": primary.feed_url,

@@ -179,8 +179,18 @@ def _m0001_initial(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m0002_source_feed_id(db: sqlite_utils.Database) -> None:
+    """Keep an Atom source feed's own atom:id for atom:source; index cycles by start for pruning."""
+    db.execute("ALTER TABLE feeds ADD COLUMN feed_id TEXT")
+    # Forget the validators so that the next cycle reads every feed once and fills feed_id (a 304
+    # or an unchanged body would skip the parse). Entries that did not change are not touched.
+    db.execute("UPDATE feeds SET etag = NULL, last_modified = NULL, body_hash = NULL")
+    db.execute("CREATE INDEX cycles_started ON cycles(started)")
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("0001_initial", _m0001_initial),
+    ("0002_source_feed_id", _m0002_source_feed_id),
 ]
 
 
@@ -412,6 +422,7 @@ class Store:
         if u.parsed is not None:
             sets["feed_title"] = u.parsed.title
             sets["feed_link"] = u.parsed.site_link
+            sets["feed_id"] = u.parsed.feed_id if _republishable_id(u.parsed.feed_id) else None
             sets["ttl_minutes"] = u.parsed.ttl_minutes
             sets["update_seconds"] = u.parsed.update_seconds
         assignments = ", ".join(f"{k} = ?" for k in sets)
@@ -838,8 +849,8 @@ class Store:
         copies: dict[int, list[Copy]] = {i: [] for i in ids}
         for r in self.db.query(
             f"""
-            SELECT e.*, f.name AS feed_name, f.site AS feed_site, f.region, f.country,
-                   f.language AS feed_language, f.last_changed AS feed_updated
+            SELECT e.*, f.name AS feed_name, COALESCE(f.site, f.feed_link) AS feed_site, f.region, f.country,
+                   f.language AS feed_language, f.last_changed AS feed_updated, f.feed_id
             FROM entries e JOIN feeds f ON f.url = e.feed_url
             WHERE e.story_id IN ({placeholders}) AND {_ACTIVE_FEED}
             ORDER BY e.published, e.id
@@ -956,6 +967,7 @@ def _copy_from_row(r: dict[str, Any]) -> Copy:
         published=dt.datetime.fromisoformat(r["published"]),
         updated=dt.datetime.fromisoformat(r["updated"]),
         feed_updated=from_db_time(r["feed_updated"]),
+        feed_id=r["feed_id"],
         match_rule=r["match_rule"],
         match_score=r["match_score"],
     )
@@ -966,15 +978,18 @@ def _copy_from_row(r: dict[str, Any]) -> Copy:
 _REPUBLISHABLE_ID_SCHEMES = frozenset({"http", "https", "tag", "urn"})
 
 
+def _republishable_id(value: str | None) -> bool:
+    match = _ABSOLUTE_IRI.match(value) if value else None
+    return match is not None and match.group(1).lower() in _REPUBLISHABLE_ID_SCHEMES
+
+
 def _atom_id_choices(feed_url: str, key: str, original_id: str | None) -> list[str]:
     """The Atom ids a story first stored from this copy may carry, best first: the original id when
     it is safe to republish, else a URN minted from feed and key (bare guids such as "1234" are
     unique only inside their feed)."""
     choices = []
-    if original_id:
-        match = _ABSOLUTE_IRI.match(original_id)
-        if match and match.group(1).lower() in _REPUBLISHABLE_ID_SCHEMES:
-            choices.append(original_id)
+    if original_id and _republishable_id(original_id):
+        choices.append(original_id)
     choices.append("urn:aggregator:entry:" + _digest(feed_url + "\n" + key))
     return choices
 

@@ -100,6 +100,12 @@ def test_full_cycle_publishes_valid_region_tagged_atom(tmp_path: Path, feed_serv
         if e.find(f"{ATOM_NS}source").findtext(f"{ATOM_NS}title") == "Socialist Party Wordpress"
     )  # fmt: skip
     assert wp_source.find(f"{ATOM_NS}link[@rel='alternate']").get("href") == "https://wp.example.org/"
+    sources = {e.find(f"{ATOM_NS}source").findtext(f"{ATOM_NS}title"): e.find(f"{ATOM_NS}source") for e in entries}
+    # An Atom source keeps its own atom:id; an RSS source (no id of its own) is named by its feed URL.
+    assert sources["Blogger Party"].findtext(f"{ATOM_NS}id") == "tag:blogger.com,1999:blog-4482910375566120934"
+    assert sources["Urdu Party"].findtext(f"{ATOM_NS}id").endswith("/urdu.xml")
+    # No `site` in the config: the alternate link is the site the feed itself names.
+    assert sources["Urdu Party"].find(f"{ATOM_NS}link[@rel='alternate']").get("href") == "https://socialistpakistan.org"
 
     asia = _entries(_atom(public / "regions" / "asia.atom"))
     assert asia and all(

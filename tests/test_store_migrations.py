@@ -1,0 +1,78 @@
+"""Schema migrations: a database written by an older version is upgraded in place, keeping its data;
+one written by a newer version is refused with a clear message."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+import sqlite_utils
+from lxml import etree
+
+from aggregator import store as store_module
+from conftest import ATOM_NS, FEED_DATA, feed_entry, run_cli, write_config
+from feedserver import FeedServer
+from readers import validate_atom
+
+
+def _schema(db: Path) -> list[tuple[str, str]]:
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute(
+            "SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL AND name != 'schema_migrations' ORDER BY name"
+        ).fetchall()
+    return [(name, " ".join(sql.split())) for name, sql in rows]
+
+
+def _columns(db: Path, table: str) -> set[str]:
+    with sqlite3.connect(db) as conn:
+        return {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+
+
+def test_a_database_from_the_first_schema_is_migrated_and_keeps_its_data(tmp_path: Path, feed_server: FeedServer) -> None:
+    url = feed_server.add("/blogger.atom", FEED_DATA / "blogger_atom.xml", content_type="application/atom+xml")
+    config = write_config(tmp_path, [feed_entry(url, "Blogger Party", region="americas", country="CL", language="es")],
+                          regions={"americas": "Americas"})  # fmt: skip
+    db = tmp_path / "aggregator.db"
+    assert run_cli("fetch", "-c", config).code == 0
+    # Take the database back to the first schema, as the first release left it...
+    with sqlite3.connect(db) as conn:
+        conn.execute("DROP INDEX cycles_started")
+        conn.execute("ALTER TABLE feeds DROP COLUMN feed_id")
+        conn.execute("DELETE FROM schema_migrations WHERE name != '0001_initial'")
+    # ...which is exactly what 0001_initial alone creates.
+    fresh = sqlite_utils.Database(tmp_path / "fresh.db")
+    store_module._m0001_initial(fresh)
+    assert _schema(db) == _schema(tmp_path / "fresh.db")
+    with sqlite3.connect(db) as conn:
+        before = conn.execute("SELECT id, key, title, story_id FROM entries ORDER BY id").fetchall()
+    assert len(before) == 3
+
+    result = run_cli("fetch", "--all", "-c", config)  # the current version
+    assert result.code == 0, result.err
+    # The migration makes the next cycle read every feed once (not a 304), changing no entry.
+    assert "feeds: 1 ok, 0 not modified" in result.out and "entries: 0 new, 0 updated" in result.out
+    assert "feed_id" in _columns(db, "feeds")
+    with sqlite3.connect(db) as conn:
+        applied = [r[0] for r in conn.execute("SELECT name FROM schema_migrations ORDER BY name")]
+        after = conn.execute("SELECT id, key, title, story_id FROM entries ORDER BY id").fetchall()
+    assert applied == [name for name, _ in store_module.MIGRATIONS]
+    assert after == before  # nothing lost, duplicated or renumbered
+    feed = tmp_path / "public" / "feed.atom"
+    validate_atom(feed)
+    sources = etree.parse(str(feed)).getroot().findall(f"{ATOM_NS}entry/{ATOM_NS}source")
+    assert [s.findtext(f"{ATOM_NS}id") for s in sources] == ["tag:blogger.com,1999:blog-4482910375566120934"] * 3
+
+
+def test_a_database_from_a_newer_version_is_refused(tmp_path: Path, feed_server: FeedServer) -> None:
+    url = feed_server.add("/wp.xml", FEED_DATA / "wordpress_rss2.xml")
+    config = write_config(tmp_path, [feed_entry(url, "WP")])
+    assert run_cli("fetch", "-c", config).code == 0
+    with sqlite3.connect(tmp_path / "aggregator.db") as conn:
+        conn.execute("INSERT INTO schema_migrations (name, applied_at) VALUES ('9999_from_the_future', '2030-01-01')")
+    before = (tmp_path / "public" / "feed.atom").read_bytes()
+
+    result = run_cli("fetch", "--all", "-c", config)
+    assert result.code == 1
+    assert "newer version of aggregator" in result.err and "9999_from_the_future" in result.err
+    assert (tmp_path / "public" / "feed.atom").read_bytes() == before
