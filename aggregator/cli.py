@@ -108,8 +108,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     from .store import Store
 
     config = _load(args)
-    if not config.database.exists():
-        records: list[dict[str, Any]] = []
+    if not config.database.exists():  # nothing fetched yet: list the feeds, create nothing
+        records = status_records(config, None)
         last_cycle = None
     else:
         with Store.open(config.database) as store:

@@ -14,9 +14,11 @@ from .models import Config
 from .store import Store, from_db_time, utcnow
 
 
-def status_records(config: Config, store: Store) -> list[dict[str, Any]]:
-    """One dict per configured feed (JSON-ready apart from datetimes)."""
-    health = {h.url: h for h in store.feed_health()}
+def status_records(config: Config, store: Store | None) -> list[dict[str, Any]]:
+    """One dict per configured feed (JSON-ready apart from datetimes); with no database yet, every
+    feed is listed as never fetched. `enabled` is false for a feed the config disables and for one
+    that answered 410 Gone (it is not fetched again until the config changes its URL)."""
+    health = {h.url: h for h in store.feed_health()} if store is not None else {}
     records = []
     for feed in config.feeds:
         h = health.get(feed.url)
@@ -40,6 +42,8 @@ def status_records(config: Config, store: Store) -> list[dict[str, Any]]:
             for key in record:
                 if key in data and key not in ("name", "region", "enabled", "url"):
                     record[key] = data[key]
+            if record["last_status"] == "gone":
+                record["enabled"] = False
         records.append(record)
     return records
 
@@ -56,7 +60,8 @@ def health_check(
         problems.append("no cycle has finished yet")
     elif now - finished > age_limit:
         problems.append(f"the last cycle finished at {finished:%Y-%m-%d %H:%M} UTC, more than {max_age} ago")
-    enabled = [r for r in records if r["enabled"]]
+    # A feed gone (410) counts as failing: the config still asks for it.
+    enabled = [r for r in records if r["enabled"] or r["last_status"] == "gone"]
     failing = [r for r in enabled if r["last_status"] in ("error", "gone")]
     if enabled and len(failing) / len(enabled) > max_failing:
         problems.append(f"{len(failing)} of {len(enabled)} enabled feeds are failing")

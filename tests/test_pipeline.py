@@ -180,6 +180,12 @@ def test_failures_are_recorded_per_feed_and_never_stop_the_cycle(tmp_path: Path,
             feed_entry(html, "Html Page"), feed_entry(moved, "Moved", region="asia", country="LK", language="ta"),
         ],
     )  # fmt: skip
+    # Before any fetch: every configured feed is listed as never fetched, and no database is created.
+    before = json.loads(run_cli("status", "--json", "-c", config).out)
+    assert [s["name"] for s in before] == ["Good", "Broken", "Gone", "Html Page", "Moved"]
+    assert all(s["last_status"] is None and s["enabled"] for s in before)
+    assert not (tmp_path / "aggregator.db").exists()
+
     result = run_cli("fetch", "-c", config)
     assert result.code == 0, result.err
     assert "2 ok, 0 not modified, 3 failed" in result.out
@@ -191,7 +197,7 @@ def test_failures_are_recorded_per_feed_and_never_stop_the_cycle(tmp_path: Path,
     assert status["Good"]["last_status"] == "ok" and status["Good"]["entries"] > 0
     assert status["Broken"]["last_status"] == "error" and "500" in status["Broken"]["last_error"]
     assert status["Broken"]["consecutive_failures"] == 1
-    assert status["Gone"]["last_status"] == "gone"
+    assert status["Gone"]["last_status"] == "gone" and status["Gone"]["enabled"] is False  # 410 disables it
     assert status["Html Page"]["last_status"] == "error"
     assert status["Html Page"]["suggested_url"] == feed_server.url("/feed/")
     assert status["Moved"]["moved_to"] == feed_server.url("/new-home.xml")
