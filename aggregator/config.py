@@ -22,6 +22,7 @@ from .models import (
     PollingSettings,
     ScheduleSettings,
 )
+from .urls import canonical_url
 
 DEFAULT_CONFIG = Path("feeds.yaml")
 
@@ -324,10 +325,12 @@ def _check_feeds(check: _Checker, feeds_data: Any, regions: dict[str, str]) -> l
         if url is not None:
             if not is_http_url(url):
                 check.problem(f"{label}.url", f"{url!r} is not an absolute http(s) URL")
-            elif url in seen_urls:
-                check.problem(f"{label}.url", f"{url} is already used by {seen_urls[url]}")
+            # The same feed written twice (case, www., http/https, trailing slash, tracking
+            # parameters) would be fetched twice and credit every story to the party twice.
+            elif (key := canonical_url(url) or url) in seen_urls:
+                check.problem(f"{label}.url", f"{url} is already used by {seen_urls[key]}")
             else:
-                seen_urls[url] = label
+                seen_urls[key] = label
         name = check.text(f"{label}.name", item.get("name"), required=True)
         site = check.text(f"{label}.site", item.get("site"))
         if site is not None and not is_http_url(site):

@@ -290,6 +290,7 @@ def test_bad_config_exits_2_naming_the_field_and_touches_nothing(tmp_path: Path,
             feed_entry("https://c.example.org/feed/", "Country Party", country="XX"),
             feed_entry("https://d.example.org/feed/", "Language Party", language="english"),
             {"name": "No Url Party", "region": "europe", "country": "GB", "language": "en"},
+            feed_entry("http://www.C.example.org/feed?utm_source=x", "Spelled Twin Party"),
         ],
     )
     for command in (["fetch"], ["check"], ["publish"], ["status"]):
@@ -303,6 +304,7 @@ def test_bad_config_exits_2_naming_the_field_and_touches_nothing(tmp_path: Path,
     assert "feeds[3] (Country Party).country: 'XX' is not an ISO 3166-1 alpha-2 code" in err
     assert "feeds[4] (Language Party).language: 'english' is not a BCP 47 language tag" in err
     assert "feeds[5] (No Url Party).url: is required" in err
+    assert "feeds[6] (Spelled Twin Party).url: http://www.C.example.org/feed?utm_source=x is already used by feeds[3]" in err
     assert {p: p.stat().st_mtime_ns for p in public.rglob("*")} == before
     assert (tmp_path / "aggregator.db").stat().st_mtime_ns == db_before
     assert len(feed_server.requests) == requests
