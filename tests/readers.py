@@ -69,21 +69,25 @@ def _require_tool(name: str) -> str:
 # jing
 
 
-def validate_atom(path: str | os.PathLike[str]) -> None:
-    """Validate an Atom document against RFC 4287's RELAX NG schema with ``jing -c``.
+def validate_atom(*paths: str | os.PathLike[str]) -> None:
+    """Validate Atom documents against RFC 4287's RELAX NG schema with ``jing -c`` (one run for all).
 
-    Returns None when valid; raises AssertionError carrying jing's messages when not.
+    Returns None when every one is valid; raises AssertionError carrying jing's messages when not.
     """
     jing = _require_tool("jing")
     schema = atom_schema_path()
-    doc = Path(path)
-    if not doc.is_file():
-        raise AssertionError(f"validate_atom: no such file {doc}")
+    docs = [Path(p) for p in paths]
+    if not docs:
+        raise AssertionError("validate_atom: no documents given")
+    for doc in docs:
+        if not doc.is_file():
+            raise AssertionError(f"validate_atom: no such file {doc}")
+    doc = docs[0] if len(docs) == 1 else f"{len(docs)} documents ({docs[0].parent})"
     proc = subprocess.run(
-        [jing, "-c", str(schema), str(doc)],
+        [jing, "-c", str(schema), *map(str, docs)],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=120 + len(docs),
         stdin=subprocess.DEVNULL,
     )
     stderr = "\n".join(
