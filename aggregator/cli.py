@@ -1,4 +1,4 @@
-"""The `aggregator` command: fetch, publish, status, check, story, unmerge, demo, run, opml.
+"""The `aggregator` command: fetch, publish, status, check, story, pick, unmerge, demo, run, opml.
 
 It parses arguments, calls the library and turns known errors into messages and exit codes; it
 holds no pipeline logic. Exit codes: 0 done, 1 fatal, 2 usage or config error, 75 lock held.
@@ -22,7 +22,7 @@ from .lock import CycleLock, LockHeld, LockUnavailable
 from .models import Config, CycleReport
 from .opml import OpmlError
 from .publish import PublishError
-from .store import StoreError
+from .store import Store, StoreError
 
 EXIT_OK = 0
 EXIT_FATAL = 1
@@ -92,7 +92,6 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 
 def cmd_publish(args: argparse.Namespace) -> int:
     from .publish import publish
-    from .store import Store
 
     config = _load(args)
     with CycleLock(config.database), Store.open(config.database) as store:
@@ -105,7 +104,6 @@ def cmd_publish(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     from .status import health_check, print_status_table, status_records
-    from .store import Store
 
     config = _load(args)
     if not config.database.exists():  # nothing fetched yet: list the feeds, create nothing
@@ -145,33 +143,51 @@ def cmd_check(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_story(args: argparse.Namespace) -> int:
-    from .store import Store
+def _find_story(store: Store, text: str) -> int:
+    """A story named by its number or by the URL of one of its articles."""
+    if text.isdigit():
+        return int(text)
+    found = store.stories_with_link(text)
+    if not found:
+        raise CommandError(f"no stored copy links to {text}", EXIT_USAGE)
+    if len(found) > 1:
+        raise CommandError(
+            f"{len(found)} stories hold a copy linking to {text}: " + ", ".join(map(str, found)) + "; name one by number",
+            EXIT_USAGE,
+        )
+    return int(found[0])
+
+
+def cmd_pick(args: argparse.Namespace) -> int:
 
     config = _load(args)
     with Store.open(config.database) as store:
-        if args.story.isdigit():
-            story_id = int(args.story)
-        else:
-            found = store.stories_with_link(args.story)
-            if not found:
-                raise CommandError(f"no stored copy links to {args.story}", EXIT_USAGE)
-            if len(found) > 1:
-                raise CommandError(
-                    f"{len(found)} stories hold a copy linking to {args.story}: "
-                    + ", ".join(map(str, found)) + "; name one by number", EXIT_USAGE,
-                )  # fmt: skip
-            story_id = found[0]
+        story_id = _find_story(store, args.story)
+        if not store.set_picked(story_id, not args.undo):
+            raise CommandError(f"no story {story_id}", EXIT_USAGE)
+    if not args.quiet:
+        print(f"story {story_id} is {'no longer ' if args.undo else ''}picked"
+              + ("" if args.undo else ": it is kept past retention_days"))  # fmt: skip
+    return EXIT_OK
+
+
+def cmd_story(args: argparse.Namespace) -> int:
+
+    config = _load(args)
+    with Store.open(config.database) as store:
+        story_id = _find_story(store, args.story)
         explanations = store.explain_story(story_id)
+        picked = store.is_picked(story_id)
     if not explanations:
         raise CommandError(f"no story {story_id}", EXIT_USAGE)
     if args.json:
         print(json.dumps(
-            {"story": story_id, "copies": [dataclasses.asdict(e) for e in explanations]},
+            {"story": story_id, "picked": picked, "copies": [dataclasses.asdict(e) for e in explanations]},
             default=_json_default, ensure_ascii=False, indent=2,
         ))  # fmt: skip
         return EXIT_OK
-    print(f"story {story_id}: {len(explanations)} cop{'y' if len(explanations) == 1 else 'ies'}")
+    count = f"{len(explanations)} cop{'y' if len(explanations) == 1 else 'ies'}"
+    print(f"story {story_id}: {count}" + ("; picked by an editor (kept past retention)" if picked else ""))
     for e in explanations:
         if e.rule is not None:
             score = f", similarity {e.score:.2f}" if e.score is not None else ""
@@ -189,7 +205,6 @@ def cmd_story(args: argparse.Namespace) -> int:
 
 def cmd_unmerge(args: argparse.Namespace) -> int:
     from .publish import publish
-    from .store import Store
 
     config = _load(args)
     with CycleLock(config.database), Store.open(config.database) as store:
@@ -298,6 +313,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("story", metavar="ID_OR_URL", help="a story number, or the URL of one of its articles")
     p.add_argument("--json", action="store_true", help="print the copies as JSON")
     p.set_defaults(func=cmd_story)
+
+    p = sub.add_parser("pick", parents=[common], help="mark a story as picked by an editor: kept past retention")
+    p.add_argument("story", metavar="ID_OR_URL", help="a story number, or the URL of one of its articles")
+    p.add_argument("--undo", action="store_true", help="unpick it: retention applies again")
+    p.set_defaults(func=cmd_pick)
 
     p = sub.add_parser("unmerge", parents=[common], help="split a wrongly merged copy into its own story")
     p.add_argument("copy_id", type=int, help="the copy's number, as shown by `aggregator story`")

@@ -33,6 +33,7 @@ from .models import (
 )
 
 SCHEMA_VERSION_TABLE = "schema_migrations"
+CYCLES_KEPT_DAYS = 30
 _ACTIVE_FEED = "f.in_config = 1 AND f.enabled = 1"
 _ABSOLUTE_IRI = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):\S+$")
 
@@ -796,7 +797,29 @@ class Store:
                 "DELETE FROM tombstones WHERE pruned_at < ?",
                 [to_db_time(now - dt.timedelta(days=retention_days))],
             )
+            # The cycle log (one row a cycle: 100,000 a month at `every: 30s`) keeps what status
+            # needs: the last CYCLES_KEPT_DAYS days, and always the latest finished cycle.
+            self.db.execute(
+                """
+                DELETE FROM cycles WHERE started < ?
+                AND id != (SELECT coalesce(max(id), 0) FROM cycles WHERE finished IS NOT NULL)
+                """,
+                [to_db_time(now - dt.timedelta(days=min(retention_days, CYCLES_KEPT_DAYS)))],
+            )
         return len(old)
+
+    def set_picked(self, story_id: int, picked: bool) -> bool:
+        """Mark a story as picked by an editor (kept past retention) or not; False if there is no such story."""
+        with self.transaction():
+            cursor = self.db.execute("UPDATE stories SET picked = ? WHERE id = ?", [int(picked), story_id])
+        return cursor.rowcount > 0
+
+    def is_picked(self, story_id: int) -> bool:
+        row = self.db.execute("SELECT picked FROM stories WHERE id = ?", [story_id]).fetchone()
+        return bool(row and row[0])
+
+    def picked_story_ids(self) -> list[int]:
+        return [r[0] for r in self.db.execute("SELECT id FROM stories WHERE picked = 1 ORDER BY published DESC")]
 
     # ------------------------------------------------------------------ cycles
     def start_cycle(self, now: dt.datetime) -> int:

@@ -72,8 +72,8 @@ def _entries(path: Path) -> list[etree._Element]:
     return etree.parse(str(path)).getroot().findall(f"{ATOM_NS}entry")
 
 
-def _db(tmp_path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(tmp_path / "aggregator.db")
+def _db(tmp_path: Path, name: str = "aggregator.db") -> sqlite3.Connection:
+    conn = sqlite3.connect(tmp_path / name)
     conn.row_factory = sqlite3.Row
     return conn
 
@@ -242,11 +242,20 @@ def test_retention_prunes_old_stories_keeps_picked_and_does_not_bring_them_back(
         db.execute(f"UPDATE stories SET published = ? WHERE id IN ({old[0][0]}, {old[1][0]})", [aged])
         db.execute("UPDATE stories SET published = ? WHERE id NOT IN (?, ?)",
                    [dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), old[0][0], old[1][0]])  # fmt: skip
-        db.execute("UPDATE stories SET picked = 1 WHERE id = ?", [old[0][0]])
+        # The cycle log is pruned too (30 days), but the latest finished cycle always stays.
+        db.executemany("INSERT INTO cycles (id, started, finished) VALUES (?, ?, ?)", [(-i, aged, aged) for i in range(5)])
+    assert run_cli("pick", str(old[1][0]), "-c", config).code == 0
+    assert run_cli("pick", "--undo", str(old[1][0]), "-c", config).code == 0  # changed their mind
+    picked = run_cli("pick", str(old[0][0]), "-c", config)
+    assert picked.code == 0 and "kept past retention" in picked.out
+    assert "picked by an editor" in run_cli("story", str(old[0][0]), "-c", config).out
+    assert run_cli("pick", "999999", "-c", config).code == 2
     feed_server.routes["/old.xml"].body += b" "  # changed bytes: the feed is parsed again
     run_cli("fetch", "--all", "-c", config)
     remaining = {r[0] for r in _db(tmp_path).execute("SELECT id FROM stories")}
     assert old[1][0] not in remaining and old[0][0] in remaining and len(remaining) == 2
+    cycles = _db(tmp_path).execute("SELECT started FROM cycles").fetchall()
+    assert len(cycles) == 2 and aged not in {c[0] for c in cycles}  # the two real cycles
     assert _db(tmp_path).execute("SELECT count(*) FROM tombstones").fetchone()[0] == 1
     # The feed still lists the pruned item: the tombstone keeps it out.
     assert _db(tmp_path).execute("SELECT count(*) FROM entries").fetchone()[0] == 2
@@ -370,3 +379,20 @@ def test_removing_a_feed_from_the_config_takes_its_stories_out(tmp_path: Path, f
     sources = {e.find(f"{ATOM_NS}source").findtext(f"{ATOM_NS}title") for e in _entries(tmp_path / "public" / "feed.atom")}
     assert sources == {"Keep"}
     assert _entries(tmp_path / "public" / "regions" / "asia.atom") == []
+
+
+def test_pruning_the_cycle_log_keeps_the_last_finished_cycle_however_old(tmp_path: Path) -> None:
+    """After weeks without a cycle, status must still say when the last one finished."""
+    from aggregator.models import CycleReport
+    from aggregator.store import Store
+
+    now = dt.datetime(2026, 12, 1, tzinfo=dt.timezone.utc)
+    with Store.open(tmp_path / "a.db") as store:
+        for days_ago in (90, 80, 70):
+            started = now - dt.timedelta(days=days_ago)
+            store.finish_cycle(store.start_cycle(started), started, CycleReport(ok=days_ago))
+        store.start_cycle(now - dt.timedelta(days=60))  # killed: never finished
+        store.prune(now, retention_days=365)
+        last = store.last_finished_cycle()
+        assert last is not None and last["ok"] == 70
+        assert _db(tmp_path, "a.db").execute("SELECT count(*) FROM cycles").fetchone()[0] == 1
