@@ -18,7 +18,7 @@ from typing import Any
 
 from . import __version__
 from .config import DEFAULT_CONFIG, ConfigError, load_config
-from .lock import CycleLock, LockHeld, LockUnavailable
+from .lock import CycleLock, DaemonLock, LockHeld, LockUnavailable
 from .models import Config, CycleReport
 from .opml import OpmlError
 from .publish import PublishError
@@ -228,7 +228,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .schedule import run_scheduler
 
     config = _load(args)
-    return run_scheduler(config, config_path=Path(args.config))
+    with DaemonLock(config.database):  # LockHeld: exit 75, like a second cycle
+        return run_scheduler(config, config_path=Path(args.config))
 
 
 def cmd_opml_export(args: argparse.Namespace) -> int:

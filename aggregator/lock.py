@@ -1,7 +1,8 @@
-"""The cycle lock: one cycle at a time per database, whether cron or the daemon started it.
+"""Locks beside the database: one cycle at a time, whether cron or the daemon started it
+(CycleLock), and one daemon at a time (DaemonLock).
 
-An advisory flock on a file beside the database; the kernel drops it when the process dies, so a
-killed cycle never leaves a stale lock behind. It guards nothing else.
+Each is an advisory flock on a file beside the database; the kernel drops it when the process
+dies, so a killed cycle never leaves a stale lock behind. They guard nothing else.
 """
 
 from __future__ import annotations
@@ -21,8 +22,13 @@ class LockUnavailable(Exception):
 
 
 class CycleLock:
+    """Held while a cycle (or a publish, an unmerge) runs: `<database>.lock`."""
+
+    suffix = ".lock"
+    holder = "another cycle is running"
+
     def __init__(self, database: Path):
-        self.path = database.with_name(database.name + ".lock")
+        self.path = database.with_name(database.name + self.suffix)
         self._fd: int | None = None
 
     def acquire(self) -> None:
@@ -37,7 +43,7 @@ class CycleLock:
             holder = _read_pid(fd)
             os.close(fd)
             who = f" (process {holder})" if holder else ""
-            raise LockHeld(f"another cycle is running{who}; lock file {self.path}") from None
+            raise LockHeld(f"{self.holder}{who}; lock file {self.path}") from None
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
         self._fd = fd
@@ -52,7 +58,7 @@ class CycleLock:
     def held(self) -> bool:
         return self._fd is not None
 
-    def __enter__(self) -> "CycleLock":
+    def __enter__(self) -> CycleLock:
         self.acquire()
         return self
 
@@ -60,6 +66,14 @@ class CycleLock:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.release()
+
+
+class DaemonLock(CycleLock):
+    """Held by `aggregator run` for its whole life: `<database>.daemon.lock`. A second daemon on
+    the same database would only alternate cycles with the first, so it exits instead."""
+
+    suffix = ".daemon.lock"
+    holder = "another `aggregator run` is running on this database"
 
 
 def _read_pid(fd: int) -> str | None:

@@ -188,6 +188,10 @@ def test_daemon_skips_a_run_while_cron_holds_the_lock_then_carries_on(
         _wait(lambda: log_path.read_text().count("skipping this cycle") >= 2, 15, "skipped runs")
         assert proc.poll() is None  # still running
         assert feed_server.requests == []
+        # A second daemon on the same database would only take turns with the first: it exits 75.
+        second = run_cli_process("run", "-c", config, timeout=30)
+        assert second.code == 75, second.err
+        assert f"another `aggregator run` is running on this database (process {proc.pid})" in second.err
         lock.release()
         _wait(lambda: _finished_cycles(tmp_path) >= 1, 15, "a cycle once the lock is free")
         proc.send_signal(signal.SIGINT)
