@@ -28,6 +28,7 @@ log = logging.getLogger("aggregator.schedule")
 
 DEFAULT_EVERY = 3600.0  # seconds between cycles when the config sets neither `every` nor `cron`
 MAX_JITTER = 60.0  # seconds; spreads many installations' requests on the same feeds a little
+CRON_JITTER = 10  # seconds after each cron time
 JOB_ID = "cycle"
 
 
@@ -37,13 +38,14 @@ _CRON_WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")  # crontab nu
 def make_trigger(schedule: ScheduleSettings) -> BaseTrigger:
     """The APScheduler trigger for a schedule: cron (local time), else every N seconds (default 1h)."""
     if schedule.cron:
-        return crontab_trigger(schedule.cron)
+        # A few seconds of jitter: cron's finest step is a minute, so runs never reorder.
+        return crontab_trigger(schedule.cron, jitter=CRON_JITTER)
     every = schedule.every or DEFAULT_EVERY
     # Jitter of a tenth of the interval, at most a minute: never enough to reorder two cycles.
     return IntervalTrigger(seconds=every, jitter=min(every / 10, MAX_JITTER))
 
 
-def crontab_trigger(expr: str, timezone: dt.tzinfo | str | None = None) -> CronTrigger:
+def crontab_trigger(expr: str, timezone: dt.tzinfo | str | None = None, jitter: int | None = None) -> CronTrigger:
     """A crontab line as cron reads it. APScheduler 3's own from_crontab counts weekdays from
     Monday = 0 (its issue 286), so `1-5` would mean Tuesday to Saturday; here weekdays are
     translated to names first. Raises ValueError for an expression cron would not accept."""
@@ -52,7 +54,8 @@ def crontab_trigger(expr: str, timezone: dt.tzinfo | str | None = None) -> CronT
         raise ValueError(f"a crontab expression has 5 fields, not {len(fields)}")
     minute, hour, day, month, weekday = fields
     return CronTrigger(
-        minute=minute, hour=hour, day=day, month=month, day_of_week=_cron_weekdays(weekday), timezone=timezone
+        minute=minute, hour=hour, day=day, month=month, day_of_week=_cron_weekdays(weekday), timezone=timezone,
+        jitter=jitter,
     )
 
 
