@@ -9,6 +9,7 @@ import dataclasses
 import datetime as dt
 from typing import Any
 
+from . import polling
 from .config import parse_duration
 from .models import Config
 from .store import Store, from_db_time, utcnow
@@ -19,6 +20,8 @@ def status_records(config: Config, store: Store | None) -> list[dict[str, Any]]:
     feed is listed as never fetched. `enabled` is false for a feed the config disables and for one
     that answered 410 Gone (it is not fetched again until the config changes its URL)."""
     health = {h.url: h for h in store.feed_health()} if store is not None else {}
+    states = store.fetch_states() if store is not None else {}
+    now = utcnow()
     records = []
     for feed in config.feeds:
         h = health.get(feed.url)
@@ -36,6 +39,7 @@ def status_records(config: Config, store: Store | None) -> list[dict[str, Any]]:
             "next_due": None,
             "moved_to": None,
             "suggested_url": None,
+            "posts_per_week": None,  # from the gaps between its recent entries (polling adapts to it)
         }
         if h is not None:
             data = dataclasses.asdict(h)
@@ -44,6 +48,10 @@ def status_records(config: Config, store: Store | None) -> list[dict[str, Any]]:
                     record[key] = data[key]
             if record["last_status"] == "gone":
                 record["enabled"] = False
+        state = states.get(feed.url)
+        interval = polling.posting_interval(state.recent_entry_times, now) if state is not None else None
+        if interval:
+            record["posts_per_week"] = round(7 * 86400 / interval, 1)
         records.append(record)
     return records
 
@@ -73,7 +81,7 @@ def print_status_table(records: list[dict[str, Any]], last_cycle: dict[str, Any]
     from rich.table import Table
 
     table = Table(title="Feeds", show_lines=False)
-    for column in ("name", "region", "status", "fails", "entries", "last fetched", "next due", "problem"):
+    for column in ("name", "region", "status", "fails", "entries", "posts/week", "last fetched", "next due", "problem"):
         table.add_column(column)
     for r in records:
         status = r["last_status"] or ("disabled" if not r["enabled"] else "never fetched")
@@ -90,6 +98,7 @@ def print_status_table(records: list[dict[str, Any]], last_cycle: dict[str, Any]
             status,
             str(r["consecutive_failures"]),
             str(r["entries"]),
+            "-" if r["posts_per_week"] is None else f"{r['posts_per_week']:g}",
             _fmt(r["last_fetched"]),
             _fmt(r["next_due"]),
             problem,

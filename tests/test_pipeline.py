@@ -195,6 +195,7 @@ def test_failures_are_recorded_per_feed_and_never_stop_the_cycle(tmp_path: Path,
                 "entries", "last_fetched", "moved_to"}  # fmt: skip
     assert all(required <= s.keys() for s in status.values())
     assert status["Good"]["last_status"] == "ok" and status["Good"]["entries"] > 0
+    assert status["Good"]["posts_per_week"] > 0 and status["Broken"]["posts_per_week"] is None
     assert status["Broken"]["last_status"] == "error" and "500" in status["Broken"]["last_error"]
     assert status["Broken"]["consecutive_failures"] == 1
     assert status["Gone"]["last_status"] == "gone" and status["Gone"]["enabled"] is False  # 410 disables it
