@@ -17,7 +17,8 @@ from xml.etree import ElementTree as ET
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import YAMLError
+from ruamel.yaml.error import CommentMark, YAMLError
+from ruamel.yaml.tokens import CommentToken
 from ruamel.yaml.util import load_yaml_guess_indent
 
 from .config import _LANGUAGE_TAG, COUNTRY_CODES, ConfigError, load_config
@@ -215,10 +216,31 @@ def _append_feeds(config_path: Path, new_feeds: list[CommentedMap]) -> None:
         feeds = CommentedSeq()
         data["feeds"] = feeds
     feeds.fa.set_block_style()  # `feeds: []` becomes a block list
+    old_last = feeds[-1] if len(feeds) else None
     feeds.extend(new_feeds)
+    _move_trailing_comment(old_last, new_feeds[-1])
     out = io.StringIO()
     yaml.dump(data, out)
     _replace_validated(config_path, out.getvalue())
+
+
+def _move_trailing_comment(old_last: object, new_last: CommentedMap) -> None:
+    """Comment lines after the list's last feed (a commented-out feed, a note about the next
+    section) belong at the end of the list: ruamel keeps them on the old last item, which would put
+    the new feeds below them. They move to the new last item; an inline comment stays put."""
+    if not isinstance(old_last, CommentedMap) or not old_last or not new_last:
+        return
+    tokens = old_last.ca.items.get(list(old_last.keys())[-1])
+    token = tokens[2] if tokens and len(tokens) > 2 else None
+    value = getattr(token, "value", None)
+    if not isinstance(value, str) or "\n" not in value:
+        return
+    end_of_line = value.index("\n") + 1
+    trailing = value[end_of_line:]
+    if not trailing.strip():
+        return
+    token.value = value[:end_of_line]  # type: ignore[union-attr]
+    new_last.ca.items[list(new_last.keys())[-1]] = [None, None, CommentToken("\n" + trailing, CommentMark(0), None), None]
 
 
 def _replace_validated(config_path: Path, text: str) -> None:

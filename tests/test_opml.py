@@ -325,3 +325,31 @@ def test_the_corpus_subscription_list_imports_into_a_valid_config(tmp_path: Path
     exported = ET.parse(tmp_path / "out.opml").getroot()
     urls = {o.get("xmlUrl") for o in exported.iter("outline") if o.get("xmlUrl")}
     assert "http://www.cadenhead.org/workbench/rss.xml" in urls and len(urls) == 14  # Party Two is disabled
+
+
+def test_import_puts_new_feeds_above_the_comments_that_end_the_list(tmp_path: Path) -> None:
+    """Comment lines after the last feed (a commented-out feed, a note about the next section)
+    stay at the end of the list, below the imported feeds, and right above the next section."""
+    config = tmp_path / "feeds.yaml"
+    config.write_text(
+        "title: T\nbase_url: https://feeds.example.org/\n"
+        "feeds:\n"
+        "  - url: https://one.example.org/feed/\n"
+        "    name: One   # inline stays here\n"
+        "    region: europe\n    country: GB\n    language: en   # and this one\n"
+        "  # disabled for now:\n"
+        "  # - url: https://old.example.org/feed/\n"
+        "# the regions we publish:\n"
+        "regions:\n  europe: Europe\n",
+        encoding="utf-8",
+    )
+    result = run_cli("opml", "import", _write(tmp_path, NESTED), "--region", "europe", "--country", "BE",
+                     "--language", "en", "-c", config)  # fmt: skip
+    assert result.code == 0, result.err
+    lines = config.read_text(encoding="utf-8").splitlines()
+    assert "    language: en   # and this one" in lines and "    name: One   # inline stays here" in lines
+    tail = lines[lines.index("  # disabled for now:"):]
+    assert tail == ["  # disabled for now:", "  # - url: https://old.example.org/feed/", "# the regions we publish:",
+                    "regions:", "  europe: Europe"]  # fmt: skip
+    assert lines.index("  - url: https://untyped.example.org/rss") < lines.index("  # disabled for now:")
+    assert len(_feeds(config)) == 4
