@@ -3,7 +3,7 @@
 #   docker build -t aggregator .
 #   docker run -d --name aggregator -v aggregator-data:/data aggregator
 # See docs/deploy.md.
-FROM python:3.12-slim
+FROM python:3.12-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
