@@ -4,6 +4,7 @@ Per folder, not per file, to keep the test count readable; failures name the fil
 
 from __future__ import annotations
 
+import os
 import re
 import warnings
 from collections import Counter
@@ -30,6 +31,7 @@ def _files() -> list[Path]:
 FILES = _files()
 FOLDERS = sorted({p.parent.relative_to(CORPUS).as_posix() for p in FILES})
 PARSE_ERRORS: Counter[str] = Counter()
+FOLDERS_RUN: set[str] = set()
 
 _HANDLER = re.compile(r"\son\w+\s*=", re.IGNORECASE)
 
@@ -77,6 +79,7 @@ def _check(path: Path, feed: ParsedFeed) -> list[str]:
 
 @pytest.mark.parametrize("folder", FOLDERS)
 def test_corpus_folder(folder: str) -> None:
+    FOLDERS_RUN.add(folder)
     failures: list[str] = []
     for path in (p for p in FILES if p.parent.relative_to(CORPUS).as_posix() == folder):
         name = path.relative_to(CORPUS).as_posix()
@@ -104,4 +107,7 @@ def test_corpus_parse_error_report() -> None:
     for folder, count in PARSE_ERRORS.items():
         by_source[folder.split("/")[0]] += count
     # A warning, because pytest shows those in its summary even with -q; print() would be swallowed.
-    warnings.warn(f"ParseError: {sum(by_source.values())} of {len(FILES)} corpus files: {dict(by_source)}", stacklevel=1)
+    seen = sum(1 for p in FILES if p.parent.relative_to(CORPUS).as_posix() in FOLDERS_RUN)
+    where = f" (the folders this xdist worker ran: {seen} files)" if os.environ.get("PYTEST_XDIST_WORKER") else ""
+    warnings.warn(f"ParseError: {sum(by_source.values())} of {len(FILES)} corpus files{where}: {dict(by_source)}",
+                  stacklevel=1)  # fmt: skip
