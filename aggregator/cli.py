@@ -145,7 +145,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def _find_story(store: Store, text: str) -> int:
     """A story named by its number or by the URL of one of its articles."""
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         return int(text)
     found = store.stories_with_link(text)
     if not found:

@@ -327,12 +327,17 @@ async def _refuse_inward_redirect(current: httpx.URL, target: httpx.URL, current
         raise _FetchError(f"redirect from a public address to a private one ({target.host} is {inward[0]})")
 
 
+def _proxy_configured() -> bool:
+    """Whether the environment names a proxy (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY...; NO_PROXY alone
+    names none). httpx may then carry any request through it, and how its NO_PROXY matching differs
+    from urllib's is not worth guessing: the peer-address check is simply off."""
+    return any(scheme != "no" for scheme in urllib.request.getproxies_environment())
+
+
 def _peer_address(response: httpx.Response) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    """The address this response really came from, if known. None when a proxy from the environment
-    may carry the request: the peer is then the proxy, which says nothing about the feed's host."""
-    if urllib.request.getproxies_environment() and not urllib.request.proxy_bypass(
-        response.request.url.host
-    ):
+    """The address this response really came from, if known. None when a proxy is configured: the
+    peer may then be the proxy, which says nothing about the feed's host."""
+    if _proxy_configured():
         return None
     stream = response.extensions.get("network_stream")
     try:

@@ -185,13 +185,14 @@ def prepare_bytes(body: bytes) -> bytes:
 
 # --------------------------------------------------------------------------- encodings
 
-# Single-byte Western encodings that sites mislabel, or mix with UTF-8, most often.
-_WESTERN_CODECS = {"ascii", "iso8859-1", "iso8859-15", "cp1252"}
-# Multi-byte legacy encodings: valid-UTF-8 sniffing says nothing about them; leave them to feedparser.
+# Multi-byte legacy encodings: UTF-8 sniffing says nothing about them; leave them to feedparser.
 _MULTIBYTE_PREFIXES = ("shift_jis", "euc", "gb", "big5", "iso2022", "cp932", "cp949", "cp950", "hz", "johab", "utf-16", "utf-32")
 _XML_DECLARATION = re.compile(rb"""^(\s*<\?xml[^>]*?\bencoding\s*=\s*)(["'])([A-Za-z0-9._:-]{1,40})\2""", re.IGNORECASE)
 _HEADER_CHARSET = re.compile(r"""charset\s*=\s*["']?([A-Za-z0-9._:-]{1,40})""", re.IGNORECASE)
-_UTF8_MULTIBYTE = re.compile(rb"[\xC2-\xDF][\x80-\xBF]|[\xE0-\xEF][\x80-\xBF]{2}|[\xF0-\xF4][\x80-\xBF]{3}")
+_HIGH_BYTES = bytes(range(0x80, 0x100))
+# surrogateescape turns each byte that is not UTF-8 into U+DC80..U+DCFF; this reads it as
+# windows-1252 instead (U+FFFD for the five bytes windows-1252 leaves undefined).
+_STRAY_BYTE_AS_CP1252 = {0xDC00 + b: bytes([b]).decode("cp1252", errors="replace") for b in range(0x80, 0x100)}
 
 
 def _codec_name(label: str | None) -> str | None:
@@ -203,31 +204,21 @@ def _codec_name(label: str | None) -> str | None:
         return None
 
 
-def _cp1252_for_bad_bytes(error: UnicodeError) -> tuple[str, int]:
-    """A codecs error handler: each byte that is not UTF-8 is read as windows-1252 (the usual
-    other half of a mixed document), or U+FFFD where windows-1252 has no character."""
-    if not isinstance(error, UnicodeDecodeError):
-        raise error
-    bad = error.object[error.start : error.end]
-    return bad.decode("cp1252", errors="replace"), error.end
-
-
-codecs.register_error("aggregator-cp1252", _cp1252_for_bad_bytes)
-
-
 def repair_encoding(body: bytes, headers: Mapping[str, str]) -> tuple[bytes, dict[str, str]]:
     """Bytes and headers that decode to the right text where the declared charset is wrong.
 
     feedparser trusts the declared charset and, when the bytes break it, reads the whole document
-    as windows-1252: every UTF-8 character becomes mojibake. Where the bytes allow a right answer,
-    it is given here, as UTF-8 bytes declared as such:
+    as windows-1252: every UTF-8 character becomes mojibake. Where the bytes themselves say what
+    they are, the document is handed on as UTF-8, declared as such:
     - valid UTF-8 with non-ASCII characters, declared as a single-byte encoding (latin-1,
-      windows-1252, windows-1251, ...): it is UTF-8; text in those encodings is practically never
-      valid UTF-8;
-    - declared (or defaulting to) UTF-8 or a Western single-byte encoding, but a mix: UTF-8
-      sequences where they are valid, every other byte read as windows-1252.
-    Anything else (pure ASCII, a consistent legacy encoding, multi-byte legacy encodings, UTF-16/32)
-    is returned as it came.
+      windows-1252, windows-1251, ...) in the header or the XML declaration: it is UTF-8; text in
+      those encodings is practically never valid UTF-8;
+    - not valid UTF-8, but with more well-formed UTF-8 sequences than stray bytes: a UTF-8
+      document with pasted windows-1252 bits. Its UTF-8 is kept and only the stray bytes are read
+      as windows-1252. (A windows-1252 or latin-1 document has far more stray bytes than the few
+      byte pairs that happen to look like UTF-8, so it is left alone.)
+    Everything else (pure ASCII, consistent legacy encodings, any multi-byte legacy encoding named
+    in the header or the declaration, UTF-16/32) is returned as it came, for feedparser to decode.
     """
     out = dict(headers)
     if body.isascii() or _wide_codec(body) is not None:
@@ -235,25 +226,26 @@ def repair_encoding(body: bytes, headers: Mapping[str, str]) -> tuple[bytes, dic
     content_type = out.get("content-type", "")
     header_match = _HEADER_CHARSET.search(content_type)
     decl_match = _XML_DECLARATION.match(body)
-    label = header_match.group(1) if header_match else decl_match.group(3).decode("ascii") if decl_match else None
-    codec = _codec_name(label)
-    if label is not None and codec is None:
-        return body, out  # an unknown charset: feedparser reports it
-    if codec is not None and codec.startswith(_MULTIBYTE_PREFIXES):
-        return body, out
+    labels = [m for m in (header_match.group(1) if header_match else None,
+                          decl_match.group(3).decode("ascii") if decl_match else None) if m]  # fmt: skip
+    codecs_named = [_codec_name(label) for label in labels]
+    if None in codecs_named or any(c.startswith(_MULTIBYTE_PREFIXES) for c in codecs_named if c):
+        return body, out  # an unknown charset (feedparser reports it), or one sniffing cannot judge
     try:
-        body.decode("utf-8")
-        valid_utf8 = True
-    except UnicodeDecodeError:
-        valid_utf8 = False
-    if valid_utf8:
-        if codec in (None, "utf-8"):
-            return body, out  # right as it is
         text = body.decode("utf-8")
-    elif codec in (None, "utf-8", "ascii") or (codec in _WESTERN_CODECS and _UTF8_MULTIBYTE.search(body)):
-        text = body.decode("utf-8", errors="aggregator-cp1252")
-    else:
-        return body, out  # a consistent single-byte document: the declared charset reads it
+        if all(c == "utf-8" for c in codecs_named):
+            return body, out  # right as it is
+    except UnicodeDecodeError:
+        # Counted at C speed: each well-formed multi-byte sequence decodes to one character, each
+        # ASCII byte to one, each stray byte (or broken sequence) to one U+FFFD.
+        replaced = body.decode("utf-8", errors="replace")
+        replacements = replaced.count("\ufffd")
+        ascii_bytes = len(body.translate(None, _HIGH_BYTES))
+        sequences = len(replaced) - ascii_bytes - replacements  # other than U+FFFD itself
+        stray = replacements - body.count("\ufffd".encode())  # a real U+FFFD in the text is not stray
+        if sequences <= stray:
+            return body, out  # a legacy document (declared or not): feedparser's decoding is right
+        text = body.decode("utf-8", errors="surrogateescape").translate(_STRAY_BYTE_AS_CP1252)
     repaired = text.encode("utf-8")
     if decl_match:
         repaired = _XML_DECLARATION.sub(lambda m: m.group(1) + m.group(2) + b"utf-8" + m.group(2), repaired, count=1)

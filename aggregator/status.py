@@ -40,14 +40,15 @@ def status_records(config: Config, store: Store | None) -> list[dict[str, Any]]:
             "moved_to": None,
             "suggested_url": None,
             "posts_per_week": None,  # from the gaps between its recent entries (polling adapts to it)
+            "disabled_by": None if feed.enabled else "config",  # or "gone": it answered 410
         }
         if h is not None:
             data = dataclasses.asdict(h)
             for key in record:
                 if key in data and key not in ("name", "region", "enabled", "url"):
                     record[key] = data[key]
-            if record["last_status"] == "gone":
-                record["enabled"] = False
+            if record["last_status"] == "gone" and feed.enabled:
+                record["enabled"], record["disabled_by"] = False, "gone"
         state = states.get(feed.url)
         interval = polling.posting_interval(state.recent_entry_times, now) if state is not None else None
         if interval:
@@ -68,8 +69,9 @@ def health_check(
         problems.append("no cycle has finished yet")
     elif now - finished > age_limit:
         problems.append(f"the last cycle finished at {finished:%Y-%m-%d %H:%M} UTC, more than {max_age} ago")
-    # A feed gone (410) counts as failing: the config still asks for it.
-    enabled = [r for r in records if r["enabled"] or r["last_status"] == "gone"]
+    # A feed gone (410) counts as failing while the config still asks for it; one the config
+    # disables does not count at all.
+    enabled = [r for r in records if r["disabled_by"] != "config"]
     failing = [r for r in enabled if r["last_status"] in ("error", "gone")]
     if enabled and len(failing) / len(enabled) > max_failing:
         problems.append(f"{len(failing)} of {len(enabled)} enabled feeds are failing")

@@ -320,6 +320,10 @@ class Store:
             if name in applied:
                 continue
             with self.transaction():
+                # Another process (the daemon and a HEALTHCHECK opening an old database at once)
+                # may have applied it since we looked: BEGIN IMMEDIATE serialises us behind it.
+                if self._one(f"SELECT 1 FROM {SCHEMA_VERSION_TABLE} WHERE name = ?", [name]):
+                    continue
                 migration(self.db)
                 self.db.execute(
                     f"INSERT INTO {SCHEMA_VERSION_TABLE} (name, applied_at) VALUES (?, ?)",
@@ -417,7 +421,11 @@ class Store:
             sets["etag"] = r.etag
             sets["last_modified"] = r.last_modified
             if r.status == "ok" and u.body_hash is not None:
-                if u.body_hash != self._feed_value(u.feed.url, "body_hash"):
+                previous = self._feed_value(u.feed.url, "body_hash")
+                # No previous hash after a migration forgot it: a change only if never seen before.
+                if (previous is not None and previous != u.body_hash) or (
+                    previous is None and self._feed_value(u.feed.url, "last_changed") is None
+                ):
                     sets["last_changed"] = now
                 sets["body_hash"] = u.body_hash
         if u.parsed is not None:
@@ -873,7 +881,10 @@ class Store:
         for r in self.db.query(
             f"""
             SELECT e.*, f.name AS feed_name, COALESCE(f.site, f.feed_link) AS feed_site, f.region, f.country,
-                   f.language AS feed_language, f.last_changed AS feed_updated, f.feed_id
+                   f.language AS feed_language, f.last_changed AS feed_updated,
+                   -- an id two configured feeds both claim identifies neither: use their URLs
+                   CASE WHEN (SELECT count(*) FROM feeds g WHERE g.feed_id = f.feed_id AND g.in_config = 1) = 1
+                        THEN f.feed_id END AS feed_id
             FROM entries e JOIN feeds f ON f.url = e.feed_url
             WHERE e.story_id IN ({placeholders}) AND {_ACTIVE_FEED}
             ORDER BY e.published, e.id

@@ -75,6 +75,22 @@ def test_status_check_fails_when_too_many_feeds_fail(tmp_path: Path, feed_server
     assert run_cli_process("status", "--check", "-q", "-c", config).code == 1
 
 
+def test_a_gone_feed_counts_as_failing_until_the_config_disables_it(tmp_path: Path, feed_server: FeedServer) -> None:
+    ok = feed_server.add("/ok.xml", FEED_DATA / "wordpress_rss2.xml")
+    gone = feed_server.add("/gone.xml", b"", status=410)
+    config = write_config(tmp_path, [feed_entry(ok, "Ok Party"), feed_entry(gone, "Gone Party")])
+    assert run_cli("fetch", "-c", config).code == 0
+    record = {r["name"]: r for r in json.loads(run_cli("status", "--json", "-c", config).out)}["Gone Party"]
+    assert (record["enabled"], record["disabled_by"], record["last_status"]) == (False, "gone", "gone")
+    result = run_cli("status", "--check", "--max-failing", "0.4", "-c", config)
+    assert result.code == 1 and "1 of 2 enabled feeds are failing" in result.err
+    # The operator takes note and disables it: monitoring is green again.
+    config = write_config(tmp_path, [feed_entry(ok, "Ok Party"), feed_entry(gone, "Gone Party", enabled=False)])
+    assert run_cli("status", "--check", "--max-failing", "0.4", "-c", config).code == 0
+    record = {r["name"]: r for r in json.loads(run_cli("status", "--json", "-c", config).out)}["Gone Party"]
+    assert (record["enabled"], record["disabled_by"]) == (False, "config")
+
+
 def test_status_shows_each_feeds_next_due_time(tmp_path: Path, feed_server: FeedServer) -> None:
     busy = feed_server.add("/busy.xml", b"busy", status=503, content_type="text/plain",
                            headers={"Retry-After": "7200"})  # fmt: skip

@@ -426,3 +426,30 @@ def test_publish_refuses_while_a_cycle_runs(tmp_path: Path, feed_server: FeedSer
     with CycleLock(tmp_path / "aggregator.db"):
         result = run_cli_process("publish", "-c", config)
     assert result.code == 75 and "another cycle is running" in result.err
+
+
+def _atom_feed(feed_id: str, slug: str, words: str) -> bytes:
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
+        f"<id>{feed_id}</id><title>{slug}</title><updated>2026-11-20T10:00:00Z</updated>"
+        f'<link rel="alternate" href="https://{slug}.example.org/"/>'
+        f"<entry><id>https://{slug}.example.org/p/1</id><title>{words} one</title>"
+        f'<link rel="alternate" href="https://{slug}.example.org/p/1"/><updated>2026-11-20T10:00:00Z</updated>'
+        f"<content type=\"html\">&lt;p&gt;{words} {slug} first article body&lt;/p&gt;</content></entry></feed>"
+    ).encode()
+
+
+def test_atom_source_id_is_the_feeds_own_unless_two_feeds_claim_it(tmp_path: Path, feed_server: FeedServer) -> None:
+    own = feed_server.add("/own.atom", _atom_feed("urn:uuid:3f1c0d4e-own", "own", "Dockers"),
+                          content_type="application/atom+xml")  # fmt: skip
+    twin_a = feed_server.add("/a.atom", _atom_feed("https://cms.example.org/feed/atom/", "twina", "Nurses"),
+                             content_type="application/atom+xml")  # fmt: skip
+    twin_b = feed_server.add("/b.atom", _atom_feed("https://cms.example.org/feed/atom/", "twinb", "Miners"),
+                             content_type="application/atom+xml")  # fmt: skip
+    config = write_config(tmp_path, [feed_entry(own, "Own"), feed_entry(twin_a, "Twin A"), feed_entry(twin_b, "Twin B")])
+    assert run_cli("fetch", "-c", config).code == 0
+    feed = tmp_path / "public" / "feed.atom"
+    validate_atom(feed)
+    ids = {s.findtext(f"{ATOM_NS}title"): s.findtext(f"{ATOM_NS}id")
+           for s in _atom(feed).iterfind(f"{ATOM_NS}entry/{ATOM_NS}source")}  # fmt: skip
+    assert ids == {"Own": "urn:uuid:3f1c0d4e-own", "Twin A": twin_a, "Twin B": twin_b}

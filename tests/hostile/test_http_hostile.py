@@ -414,3 +414,32 @@ def test_redirects_inward_end_to_end_in_a_private_network_namespace(tmp_path: Pa
     # The loopback redirect was refused before any request; the rebinding one reached the private
     # server (the name only showed its real address at connect time), but its answer was refused.
     assert results["secret requests"] == [2, None]
+
+
+def test_peer_address_is_the_real_one_unless_a_proxy_is_configured(
+    server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rebinding guard reads the address a response really came from. Behind a proxy that is
+    the proxy's, so the guard is off (no false refusals); NO_PROXY alone names no proxy."""
+    import ipaddress
+
+    import httpx
+
+    from aggregator.fetch import _FetchError, _peer_address, _refuse_private_peer
+
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    url = server.add("/feed.xml", RSS)
+    with httpx.Client(trust_env=False) as client, client.stream("GET", url) as response:
+        assert _peer_address(response) == ipaddress.ip_address("127.0.0.1")
+        monkeypatch.setenv("NO_PROXY", "localhost,.internal")
+        assert _peer_address(response) == ipaddress.ip_address("127.0.0.1")
+        monkeypatch.setenv("HTTPS_PROXY", "http://10.0.0.5:3128")
+        assert _peer_address(response) is None
+
+    loopback = ipaddress.ip_address("127.0.0.1")
+    with pytest.raises(_FetchError, match="connected to 127.0.0.1"):
+        _refuse_private_peer(True, loopback)
+    _refuse_private_peer(False, loopback)  # a feed configured on a private address
+    _refuse_private_peer(True, None)  # unknown peer (a proxy): the name check before the redirect still ran
+    _refuse_private_peer(True, ipaddress.ip_address("1.1.1.1"))
