@@ -159,7 +159,6 @@ def _find_story(store: Store, text: str) -> int:
 
 
 def cmd_pick(args: argparse.Namespace) -> int:
-
     config = _load(args)
     with Store.open(config.database) as store:
         story_id = _find_story(store, args.story)
@@ -172,7 +171,6 @@ def cmd_pick(args: argparse.Namespace) -> int:
 
 
 def cmd_story(args: argparse.Namespace) -> int:
-
     config = _load(args)
     with Store.open(config.database) as store:
         story_id = _find_story(store, args.story)

@@ -22,7 +22,7 @@ from .models import (
     PollingSettings,
     ScheduleSettings,
 )
-from .urls import canonical_url
+from .urls import feed_url_key
 
 DEFAULT_CONFIG = Path("feeds.yaml")
 
@@ -327,7 +327,7 @@ def _check_feeds(check: _Checker, feeds_data: Any, regions: dict[str, str]) -> l
                 check.problem(f"{label}.url", f"{url!r} is not an absolute http(s) URL")
             # The same feed written twice (case, www., http/https, trailing slash, tracking
             # parameters) would be fetched twice and credit every story to the party twice.
-            elif (key := canonical_url(url) or url) in seen_urls:
+            elif (key := feed_url_key(url)) in seen_urls:
                 check.problem(f"{label}.url", f"{url} is already used by {seen_urls[key]}")
             else:
                 seen_urls[key] = label

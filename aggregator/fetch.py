@@ -335,10 +335,7 @@ def _proxy_configured() -> bool:
 
 
 def _peer_address(response: httpx.Response) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    """The address this response really came from, if known. None when a proxy is configured: the
-    peer may then be the proxy, which says nothing about the feed's host."""
-    if _proxy_configured():
-        return None
+    """The address this response really came from, if known (behind a proxy: the proxy's)."""
     stream = response.extensions.get("network_stream")
     try:
         address = stream.get_extra_info("server_addr") if stream is not None else None
@@ -411,10 +408,12 @@ class _Fetch:
         hops = 0
         all_permanent = True
         public_seen = False  # has any connection of this fetch reached a public address?
+        # Behind a proxy the peer is the proxy, which says nothing about the feed's host.
+        proxied = _proxy_configured()
         while True:
             async with self._slot(url.host):
                 async with self.client.stream("GET", url, headers=self._headers()) as response:
-                    peer = _peer_address(response)
+                    peer = None if proxied else _peer_address(response)
                     _refuse_private_peer(public_seen, peer)
                     here_public = peer.is_global if peer is not None else None
                     public_seen = public_seen or bool(here_public)

@@ -24,7 +24,7 @@ from ruamel.yaml.util import load_yaml_guess_indent
 from .config import _LANGUAGE_TAG, COUNTRY_CODES, ConfigError, load_config
 from .models import Config
 from .sanitize import xml_safe
-from .urls import canonical_url
+from .urls import feed_url_key
 
 MAX_OPML_BYTES = 5_000_000  # a subscription list of tens of thousands of feeds; anything bigger is not one
 _COUNTRY_CATEGORY = re.compile(r"(?:^|[,\s])/country/([A-Za-z]{2})\b")
@@ -156,10 +156,10 @@ def import_opml(
     except OSError as exc:
         raise OpmlError(f"cannot read {opml_path}: {exc.strerror or exc}") from None
 
-    known = {_url_key(f.url) for f in config.feeds}
+    known = {feed_url_key(f.url) for f in config.feeds}
     new_feeds: list[CommentedMap] = []
     for feed in read_opml(data):
-        key = _url_key(feed.url)
+        key = feed_url_key(feed.url)
         if key in known:
             continue
         known.add(key)
@@ -168,10 +168,6 @@ def import_opml(
         return 0
     _append_feeds(config_path, new_feeds)
     return len(new_feeds)
-
-
-def _url_key(url: str) -> str:
-    return canonical_url(url) or url.strip()
 
 
 def _feed_item(feed: OpmlFeed, region: str, country: str | None, language: str | None) -> CommentedMap:

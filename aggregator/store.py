@@ -16,12 +16,11 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import sqlite_utils
 
 from . import dedupe
-from .urls import canonical_url
 from .models import (
     Copy,
     FeedConfig,
@@ -31,6 +30,7 @@ from .models import (
     ParsedFeed,
     Story,
 )
+from .urls import canonical_url
 
 SCHEMA_VERSION_TABLE = "schema_migrations"
 CYCLES_KEPT_DAYS = 30
@@ -826,9 +826,6 @@ class Store:
         row = self.db.execute("SELECT picked FROM stories WHERE id = ?", [story_id]).fetchone()
         return bool(row and row[0])
 
-    def picked_story_ids(self) -> list[int]:
-        return [r[0] for r in self.db.execute("SELECT id FROM stories WHERE picked = 1 ORDER BY published DESC")]
-
     # ------------------------------------------------------------------ cycles
     def start_cycle(self, now: dt.datetime) -> int:
         cursor = self.db.execute("INSERT INTO cycles (started) VALUES (?)", [to_db_time(now)])
@@ -1012,7 +1009,7 @@ def _copy_from_row(r: dict[str, Any]) -> Copy:
 _REPUBLISHABLE_ID_SCHEMES = frozenset({"http", "https", "tag", "urn"})
 
 
-def _republishable_id(value: str | None) -> bool:
+def _republishable_id(value: str | None) -> TypeGuard[str]:
     match = _ABSOLUTE_IRI.match(value) if value else None
     return match is not None and match.group(1).lower() in _REPUBLISHABLE_ID_SCHEMES
 
@@ -1022,7 +1019,7 @@ def _atom_id_choices(feed_url: str, key: str, original_id: str | None) -> list[s
     it is safe to republish, else a URN minted from feed and key (bare guids such as "1234" are
     unique only inside their feed)."""
     choices = []
-    if original_id and _republishable_id(original_id):
+    if _republishable_id(original_id):
         choices.append(original_id)
     choices.append("urn:aggregator:entry:" + _digest(feed_url + "\n" + key))
     return choices

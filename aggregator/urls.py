@@ -32,6 +32,12 @@ _IPV6 = re.compile(r"[0-9a-f:.]+")
 _PATH_SAFE = "/:@!$&'()*+,;=-._~"
 
 
+def feed_url_key(url: str) -> str:
+    """The key two spellings of one feed URL share (see canonical_url), for finding a feed listed
+    twice; the URL itself where it has no canonical form."""
+    return canonical_url(url) or url.strip()
+
+
 def is_http_url(url: object) -> bool:
     """True for an absolute http(s) URL with a host; never raises."""
     if not isinstance(url, str):
