@@ -12,32 +12,31 @@ import datetime as dt
 import json
 import logging
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .config import DEFAULT_CONFIG, ConfigError, load_config
-from .lock import CycleLock, DaemonLock, LockHeld, LockUnavailable
-from .models import Config, CycleReport
-from .opml import OpmlError
-from .publish import PublishError
-from .store import Store, StoreError
+from .config import DEFAULT_CONFIG, load_config
+from .errors import EXIT_FATAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, AggregatorError, UsageError
+from .times import utcnow
+from .lock import CycleLock, DaemonLock
+from .models import Config, Pick, StoryCursor, StoryQuery
+from .store import Store
 
-EXIT_OK = 0
-EXIT_FATAL = 1
-EXIT_USAGE = 2
-EXIT_LOCKED = 75  # EX_TEMPFAIL: try again later
+# Every fetched feed failed: the cycle ran, but nothing it should do was done (see README).
+EXIT_ALL_FAILED = 3
 
 log = logging.getLogger("aggregator")
 
 
-class CommandError(Exception):
+class CommandError(AggregatorError):
     """A user-caused problem with a clear message; `code` is the exit status."""
 
     def __init__(self, message: str, code: int = EXIT_FATAL):
         super().__init__(message)
-        self.code = code
+        self.exit_code = code
 
 
 # --------------------------------------------------------------------------- helpers
@@ -47,27 +46,32 @@ def _load(args: argparse.Namespace) -> Config:
     return load_config(args.config)
 
 
-def summary_line(report: CycleReport) -> str:
-    parts = [f"{report.ok} ok", f"{report.not_modified + report.unchanged} not modified", f"{report.failed} failed"]
-    if report.skipped:
-        parts.append(f"{report.skipped} not due")
-    line = (
-        f"feeds: {', '.join(parts)}; entries: {report.new_entries} new, {report.updated_entries} updated;"
-        f" {report.seconds:.1f} s"
-    )
-    if report.interrupted:
-        line += " (interrupted)"
-    return line
-
-
-def _fmt_time(value: dt.datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M") if value else "-"
-
-
 def _json_default(value: Any) -> Any:
     if isinstance(value, dt.datetime):
         return value.isoformat()
     raise TypeError(type(value).__name__)
+
+
+def _plural(count: int, one: str, many: str | None = None) -> str:
+    return f"{count} {one if count == 1 else (many or one + 's')}"
+
+
+def _number(text: str, prefix: str, what: str) -> int | None:
+    """A story (s12) or copy (c34) number as the commands print it; a bare number is accepted too."""
+    body = text[1:] if text[:1].lower() == prefix else text
+    if body.isascii() and body.isdigit():
+        return int(body)
+    if text[:1].lower() in ("s", "c") and text[1:].isdigit():
+        other = "story" if text[:1].lower() == "s" else "copy"
+        raise UsageError(f"{text} names a {other}, not a {what}")
+    return None
+
+
+def _copy_number(text: str) -> int:
+    number = _number(text, "c", "copy")
+    if number is None:
+        raise UsageError(f"{text!r} is not a copy number such as c12 (see `aggregator story`)")
+    return number
 
 
 # --------------------------------------------------------------------------- commands
@@ -75,6 +79,7 @@ def _json_default(value: Any) -> Any:
 
 def cmd_fetch(args: argparse.Namespace) -> int:
     from .cycle import run_cycle
+    from .interrupts import StopOnSignals
     from .progress import cycle_progress
 
     config = _load(args)
@@ -83,10 +88,33 @@ def cmd_fetch(args: argparse.Namespace) -> int:
         unknown = only - {f.url for f in config.feeds}
         if unknown:
             raise CommandError(f"not a feed of {config.path}: {', '.join(sorted(unknown))}", EXIT_USAGE)
-    with cycle_progress(enabled=not args.quiet) as progress:
-        report = run_cycle(config, force_all=args.all, only_urls=only, progress=progress)
-    if not args.quiet:
-        print(summary_line(report))
+    failures: list[str] = []
+
+    def note(outcome: Any) -> None:
+        if outcome.status == "error" or outcome.status == "gone":
+            failures.append(f"{outcome.feed.name} ({outcome.feed.url}): {outcome.status}: {outcome.error}")
+
+    stop = threading.Event()
+    with StopOnSignals(stop) as signals, cycle_progress(enabled=not args.quiet) as progress:
+
+        def on_outcome(outcome: Any) -> None:
+            note(outcome)
+            if progress is not None:
+                progress(outcome)
+
+        report = run_cycle(config, force_all=args.all, only_urls=only, progress=on_outcome, stop=stop)
+    if args.quiet:
+        # Quiet is for cron: say only what needs a person, on stderr, so cron mails it.
+        for line in failures:
+            print(f"aggregator: failed: {line}", file=sys.stderr)
+    else:
+        print(report.summary())
+    if signals.exit_code is not None:
+        print("aggregator: interrupted: the feeds fetched so far are stored and published", file=sys.stderr)
+        return signals.exit_code
+    if report.all_failed:
+        print(f"aggregator: every feed fetched failed ({report.failed}); see `aggregator status`", file=sys.stderr)
+        return EXIT_ALL_FAILED
     return EXIT_OK
 
 
@@ -103,24 +131,30 @@ def cmd_publish(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from .config import parse_duration
     from .status import health_check, print_status_table, status_records
 
+    if not args.check and (args.max_age is not None or args.max_failing is not None):
+        raise UsageError("--max-age and --max-failing only apply with --check")
+    max_age = args.max_age or "3h"
+    max_failing = 0.5 if args.max_failing is None else args.max_failing
+    if args.check:
+        try:
+            parse_duration(max_age)
+        except ValueError as exc:
+            raise UsageError(f"--max-age: {exc}") from None
+        if not 0 <= max_failing <= 1:
+            raise UsageError(f"--max-failing is a share of the feeds, from 0 to 1 (0.5 is half), not {max_failing:g}")
     config = _load(args)
     if not config.database.exists():  # nothing fetched yet: list the feeds, create nothing
         records = status_records(config, None)
         last_cycle = None
     else:
-        with Store.open(config.database) as store:
+        with Store.open(config.database, readonly=True) as store:
             records = status_records(config, store)
             last_cycle = store.last_finished_cycle()
     if args.check:
-        from .config import parse_duration
-
-        try:
-            parse_duration(args.max_age)
-        except ValueError as exc:
-            raise CommandError(f"--max-age: {exc}", EXIT_USAGE) from None
-        problems = health_check(records, last_cycle, max_age=args.max_age, max_failing=args.max_failing)
+        problems = health_check(records, last_cycle, max_age=max_age, max_failing=max_failing)
         for p in problems:
             print(f"UNHEALTHY: {p}", file=sys.stderr)
         if not problems and not args.quiet:
@@ -129,7 +163,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(records, indent=2, ensure_ascii=False, default=_json_default))
     else:
-        print_status_table(records, last_cycle)
+        print_status_table(records, last_cycle, wide=args.wide)
     return EXIT_OK
 
 
@@ -137,82 +171,158 @@ def cmd_check(args: argparse.Namespace) -> int:
     config = _load(args)  # raises ConfigError with every problem
     enabled = sum(1 for f in config.feeds if f.enabled)
     print(
-        f"{config.path}: OK: {len(config.feeds)} feeds ({enabled} enabled) in {len(config.regions)} regions;"
-        f" database {config.database}; outputs in {config.output_dir}"
+        f"{config.path}: OK: {_plural(len(config.feeds), 'feed')} ({enabled} enabled) in"
+        f" {_plural(len(config.regions), 'region')}; database {config.database}; outputs in {config.output_dir}"
     )
     return EXIT_OK
 
 
 def _find_story(store: Store, text: str) -> int:
-    """A story named by its number or by the URL of one of its articles."""
-    if text.isascii() and text.isdigit():
-        return int(text)
+    """A story named by its number (s12, or 12) or by the URL of one of its articles."""
+    number = _number(text, "s", "story")
+    if number is not None:
+        return number
     found = store.stories_with_link(text)
     if not found:
-        raise CommandError(f"no stored copy links to {text}", EXIT_USAGE)
+        raise UsageError(f"no stored copy links to {text}")
     if len(found) > 1:
-        raise CommandError(
-            f"{len(found)} stories hold a copy linking to {text}: " + ", ".join(map(str, found)) + "; name one by number",
-            EXIT_USAGE,
+        raise UsageError(
+            f"{len(found)} stories hold a copy linking to {text}: " + ", ".join(f"s{i}" for i in found) + "; name one"
         )
     return int(found[0])
 
 
+def _republish(config: Config, store: Store) -> None:
+    from .publish import publish
+
+    store.sync_feeds(config.feeds)  # names, regions and enabled flags come from the config
+    publish(config, store)
+
+
 def cmd_pick(args: argparse.Namespace) -> int:
     config = _load(args)
-    with Store.open(config.database) as store:
+    section = args.section or ""
+    with CycleLock(config.database), Store.open(config.database) as store:
         story_id = _find_story(store, args.story)
-        if not store.set_picked(story_id, not args.undo):
-            raise CommandError(f"no story {story_id}", EXIT_USAGE)
+        if args.undo:
+            if not store.unpick(story_id, section):
+                raise UsageError(f"story s{story_id} is not picked" + (f" for {section}" if section else ""))
+        elif not store.pick(Pick(story_id, section, args.editor, utcnow(), args.note)):
+            raise UsageError(f"no story s{story_id}")
+        _republish(config, store)
     if not args.quiet:
-        print(f"story {story_id} is {'no longer ' if args.undo else ''}picked"
-              + ("" if args.undo else ": it is kept past retention_days"))  # fmt: skip
+        where = f" for {section}" if section else ""
+        if args.undo:
+            print(f"story s{story_id} is no longer picked{where}")
+        else:
+            print(f"story s{story_id} is picked{where} by {args.editor}: it is kept past retention")
     return EXIT_OK
 
 
 def cmd_story(args: argparse.Namespace) -> int:
     config = _load(args)
-    with Store.open(config.database) as store:
+    with Store.open(config.database, readonly=True) as store:
         story_id = _find_story(store, args.story)
         explanations = store.explain_story(story_id)
-        picked = store.is_picked(story_id)
+        picks = store.story_picks(story_id)
     if not explanations:
-        raise CommandError(f"no story {story_id}", EXIT_USAGE)
+        raise UsageError(f"no story s{story_id}")
     if args.json:
         print(json.dumps(
-            {"story": story_id, "picked": picked, "copies": [dataclasses.asdict(e) for e in explanations]},
+            {"story": story_id, "name": f"s{story_id}", "picked": bool(picks),
+             "picks": [dataclasses.asdict(p) for p in picks],
+             "copies": [{"name": f"c{e.copy_id}", **dataclasses.asdict(e)} for e in explanations]},
             default=_json_default, ensure_ascii=False, indent=2,
         ))  # fmt: skip
         return EXIT_OK
-    count = f"{len(explanations)} cop{'y' if len(explanations) == 1 else 'ies'}"
-    print(f"story {story_id}: {count}" + ("; picked by an editor (kept past retention)" if picked else ""))
+    count = _plural(len(explanations), "copy", "copies")
+    print(f"story s{story_id}: {count}")
+    for p in picks:
+        where = f" for {p.section}" if p.section else ""
+        note = f": {p.note}" if p.note else ""
+        print(f"  picked{where} by {p.editor} on {p.picked_at:%Y-%m-%d %H:%M} UTC (kept past retention){note}")
     for e in explanations:
-        if e.rule is not None:
+        if e.rule == "rejoined":
+            why = "put back by an editor (a split undone)"
+        elif e.rule is not None:
             score = f", similarity {e.score:.2f}" if e.score is not None else ""
-            why = f"merged by rule {e.rule}{score} with copy {e.matched_copy_id}"
+            why = f"merged by rule {e.rule}{score} with copy c{e.matched_copy_id}"
         elif e.split_at is not None:
-            why = f"split out by an editor on {e.split_at:%Y-%m-%d %H:%M} UTC; never merged again"
+            origin = f" of story s{e.split_from}" if e.split_from else ""
+            why = f"split out{origin} by an editor on {e.split_at:%Y-%m-%d %H:%M} UTC; never merged again"
         else:
             why = "first copy stored: the story began with it"
-        print(f"  copy {e.copy_id}: {e.feed_name} · {e.published:%Y-%m-%d %H:%M} · {why}")
+        print(f"  copy c{e.copy_id}: {e.feed_name} · {e.published:%Y-%m-%d %H:%M} · {why}")
         print(f"      {e.title}")
         if e.link:
             print(f"      {e.link}")
     return EXIT_OK
 
 
-def cmd_unmerge(args: argparse.Namespace) -> int:
-    from .publish import publish
-
+def cmd_stories(args: argparse.Namespace) -> int:
     config = _load(args)
+    try:
+        after = StoryCursor.from_token(args.after) if args.after else None
+    except ValueError:
+        raise UsageError(f"--after {args.after!r} is not a position printed by `aggregator stories`") from None
+    feed_url = args.feed
+    if feed_url is not None and feed_url not in {f.url for f in config.feeds}:
+        raise UsageError(f"--feed {feed_url} is not a feed of {config.path}")
+    query = StoryQuery(
+        limit=args.limit, region=args.region, country=args.country, language=args.language, feed_url=feed_url,
+        picked=True if args.picked else None, section=args.section, search=args.search, after=after,
+    )  # fmt: skip
+    if not config.database.exists():
+        raise CommandError(f"there is no database at {config.database} yet: run `aggregator fetch` first")
+    with Store.open(config.database, readonly=True) as store:
+        page = store.stories(query)
+    if args.json:
+        print(json.dumps(
+            {"stories": [_story_json(s) for s in page.stories], "next": page.next.token() if page.next else None},
+            default=_json_default, ensure_ascii=False, indent=2,
+        ))  # fmt: skip
+        return EXIT_OK
+    if not page.stories:
+        print("no stories match")
+    for story in page.stories:
+        p = story.primary
+        picked = " [picked]" if story.picks else ""
+        parties = ", ".join(dict.fromkeys(c.feed_name for c in story.copies))
+        print(f"s{story.id}  {story.published:%Y-%m-%d %H:%M}  [{', '.join(story.regions)}] {p.language}"
+              f"  {p.title}{picked}")  # fmt: skip
+        print(f"      {parties}" + (f" · {p.link}" if p.link else ""))
+    if page.next:
+        print(f"more: aggregator stories --after {page.next.token()}")
+    return EXIT_OK
+
+
+def _story_json(story: Any) -> dict[str, Any]:
+    p = story.primary
+    return {
+        "story": story.id, "name": f"s{story.id}", "atom_id": story.atom_id, "title": p.title, "link": p.link,
+        "published": story.published, "updated": story.updated, "regions": list(story.regions),
+        "countries": list(story.countries), "language": p.language,
+        "picks": [dataclasses.asdict(pk) for pk in story.picks],
+        "copies": [{"copy": c.id, "name": f"c{c.id}", "feed": c.feed_name, "feed_url": c.feed_url, "link": c.link,
+                    "published": c.published} for c in story.copies],
+    }  # fmt: skip
+
+
+def cmd_unmerge(args: argparse.Namespace) -> int:
+    config = _load(args)
+    copy_id = _copy_number(args.copy_id)
     with CycleLock(config.database), Store.open(config.database) as store:
         try:
-            new_story = store.unmerge(args.copy_id)
+            story = store.undo_unmerge(copy_id) if args.undo else store.unmerge(copy_id)
         except KeyError:
-            raise CommandError(f"no copy {args.copy_id}", EXIT_USAGE) from None
-        store.sync_feeds(config.feeds)
-        publish(config, store)
-    print(f"copy {args.copy_id} is now story {new_story}; it will not be merged again")
+            raise UsageError(f"no copy c{copy_id}") from None
+        _republish(config, store)
+    if not args.quiet:
+        if args.undo:
+            print(f"copy c{copy_id} is back in story s{story}")
+        else:
+            print(f"copy c{copy_id} is now story s{story}; it will not be merged again"
+                  f" (undo: aggregator unmerge --undo c{copy_id})")  # fmt: skip
     return EXIT_OK
 
 
@@ -236,7 +346,7 @@ def cmd_opml_export(args: argparse.Namespace) -> int:
     config = _load(args)
     data = sources_opml(config)
     if args.output and args.output != "-":
-        from .publish import write_atomically
+        from .files import write_atomically
 
         write_atomically(Path(args.output), data)
     else:
@@ -245,18 +355,18 @@ def cmd_opml_export(args: argparse.Namespace) -> int:
 
 
 def cmd_opml_import(args: argparse.Namespace) -> int:
-    from .opml import import_opml
+    from .feedlist import import_opml
 
     added = import_opml(Path(args.config), Path(args.file), region=args.region, country=args.country,
                         language=args.language)  # fmt: skip
-    print(f"added {added} feed(s) to {args.config}")
+    print(f"added {_plural(added, 'feed')} to {args.config}")
     return EXIT_OK
 
 
 # --------------------------------------------------------------------------- argument parsing
 
 
-def _common_options(defaults: bool) -> argparse.ArgumentParser:
+def _common_options(defaults: bool, with_config: bool = True) -> argparse.ArgumentParser:
     """The options every command takes. Given before the command they keep their defaults; the
     command's copies have none (SUPPRESS), else they would undo `aggregator -v --log-json fetch`."""
     common = argparse.ArgumentParser(add_help=False)
@@ -264,9 +374,10 @@ def _common_options(defaults: bool) -> argparse.ArgumentParser:
     def default(value: Any) -> Any:
         return value if defaults else argparse.SUPPRESS
 
-    common.add_argument(
-        "-c", "--config", default=default(str(DEFAULT_CONFIG)), help="config file (default: ./feeds.yaml)"
-    )
+    if with_config:
+        common.add_argument(
+            "-c", "--config", default=default(str(DEFAULT_CONFIG)), help="config file (default: ./feeds.yaml)"
+        )
     common.add_argument("--debug", action="store_true", default=default(False), help="show tracebacks and debug logs")
     common.add_argument("-v", "--verbose", action="store_true", default=default(False), help="log every feed (INFO)")
     common.add_argument("-q", "--quiet", action="store_true", default=default(False),
@@ -276,8 +387,21 @@ def _common_options(defaults: bool) -> argparse.ArgumentParser:
     return common
 
 
+def _command(
+    sub: Any, name: str, parents: list[argparse.ArgumentParser], summary: str, description: str = ""
+) -> argparse.ArgumentParser:
+    """A subcommand whose --help page says what it does (the summary, then any detail)."""
+    return sub.add_parser(
+        name, parents=parents, help=summary, description=summary[0].upper() + summary[1:] + "." + (
+            "\n\n" + description if description else ""),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = _common_options(defaults=False)
+    # The demo writes its own config: -c would be ignored, so it is not offered.
+    no_config = _common_options(defaults=False, with_config=False)
 
     parser = argparse.ArgumentParser(
         prog="aggregator",
@@ -287,54 +411,86 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"aggregator {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("fetch", parents=[common], help="run one cycle: fetch due feeds, store, publish")
+    p = _command(sub, "fetch", [common], "run one cycle: fetch due feeds, store, publish",
+                 "Prints a one-line summary (with --quiet: only failures, on stderr). Exit codes: 0 the cycle\n"
+                 "completed; 3 every feed fetched failed; 130/143 stopped by Ctrl-C/SIGTERM after storing and\n"
+                 "publishing what was fetched; 75 another cycle runs; 1 fatal; 2 config error.")  # fmt: skip
     p.add_argument("--all", action="store_true", help="fetch every enabled feed, ignoring backoff and due times")
     p.add_argument("--feed", action="append", metavar="URL", help="fetch only this feed (repeatable)")
     p.set_defaults(func=cmd_fetch)
 
-    p = sub.add_parser("publish", parents=[common], help="rebuild every output file from the database")
+    p = _command(sub, "publish", [common], "rebuild every output file from the database (no network)")
     p.set_defaults(func=cmd_publish)
 
-    p = sub.add_parser("status", parents=[common], help="per-feed health")
+    p = _command(sub, "status", [common], "per-feed health",
+                 "Opens the database read-only. --check exits 1 when the last cycle is older than --max-age\n"
+                 "or more than --max-failing (a share, 0 to 1) of the enabled feeds fail.")  # fmt: skip
     p.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
+    p.add_argument("--wide", action="store_true", help="every column, however wide the terminal")
     p.add_argument("--check", action="store_true", help="exit 1 if the service is unhealthy (for monitoring)")
-    p.add_argument("--max-age", default="3h", help="with --check: the last cycle must be newer (default 3h)")
+    p.add_argument("--max-age", help="with --check: the last cycle must be newer (default 3h)")
     p.add_argument(
-        "--max-failing", type=float, default=0.5,
-        help="with --check: the largest share of enabled feeds that may be failing (default 0.5)",
+        "--max-failing", type=float,
+        help="with --check: the largest share (0 to 1) of enabled feeds that may be failing (default 0.5)",
     )  # fmt: skip
     p.set_defaults(func=cmd_status)
 
-    p = sub.add_parser("check", parents=[common], help="validate the config and print every problem")
+    p = _command(sub, "check", [common], "validate the config and print every problem with its field")
     p.set_defaults(func=cmd_check)
 
-    p = sub.add_parser("story", parents=[common], help="show a story's copies and why they were merged")
-    p.add_argument("story", metavar="ID_OR_URL", help="a story number, or the URL of one of its articles")
+    p = _command(sub, "stories", [common], "list stored stories, newest first",
+                 "Stories are numbered s1, s2...; their copies (one per party) c1, c2... Filters combine.")
+    p.add_argument("--region", help="only stories with a copy from this region (slug)")
+    p.add_argument("--country", help="only stories with a copy from this country (ISO code)")
+    p.add_argument("--language", help="only stories with a copy in this language (en matches en-GB)")
+    p.add_argument("--feed", metavar="URL", help="only stories with a copy from this feed")
+    p.add_argument("--picked", action="store_true", help="only stories an editor picked")
+    p.add_argument("--section", help="with --picked: picked for this section")
+    p.add_argument("--search", metavar="WORDS", help="only stories whose title or text has every word")
+    p.add_argument("--limit", type=int, default=20, help="how many (default 20)")
+    p.add_argument("--after", metavar="POSITION", help="the next page: the position the last page printed")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_stories)
+
+    p = _command(sub, "story", [common], "show a story's copies and why they were merged")
+    p.add_argument("story", metavar="ID_OR_URL", help="a story number (s12), or the URL of one of its articles")
     p.add_argument("--json", action="store_true", help="print the copies as JSON")
     p.set_defaults(func=cmd_story)
 
-    p = sub.add_parser("pick", parents=[common], help="mark a story as picked by an editor: kept past retention")
-    p.add_argument("story", metavar="ID_OR_URL", help="a story number, or the URL of one of its articles")
+    p = _command(sub, "pick", [common], "record an editor's pick of a story: it is kept past retention")
+    p.add_argument("story", metavar="ID_OR_URL", help="a story number (s12), or the URL of one of its articles")
+    p.add_argument("--note", help="why it was picked, shown with the pick")
+    p.add_argument("--section", help="the section (party site) it is picked for")
+    p.add_argument("--editor", default="cli", help="who picks it (default: cli)")
     p.add_argument("--undo", action="store_true", help="unpick it: retention applies again")
     p.set_defaults(func=cmd_pick)
 
-    p = sub.add_parser("unmerge", parents=[common], help="split a wrongly merged copy into its own story")
-    p.add_argument("copy_id", type=int, help="the copy's number, as shown by `aggregator story`")
+    p = _command(sub, "unmerge", [common], "split a wrongly merged copy into a story of its own",
+                 "The copy is never merged automatically again; --undo puts it back.")
+    p.add_argument("copy_id", metavar="COPY", help="the copy's number (c34), as `aggregator story` shows it")
+    p.add_argument("--undo", action="store_true", help="put a split-out copy back into its story")
     p.set_defaults(func=cmd_unmerge)
 
-    p = sub.add_parser("demo", parents=[common], help="run a full cycle on bundled sample feeds (no internet)")
+    p = _command(sub, "demo", [no_config], "run a full cycle on bundled sample feeds (no internet)",
+                 "Writes a config, a database and public/ into --dir, which must be new, empty or an earlier\n"
+                 "demo's directory: it never touches anything it did not create.")  # fmt: skip
     p.add_argument("--dir", default="aggregator-demo", help="where to put the demo (default ./aggregator-demo)")
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("run", parents=[common], help="run cycles on the config's schedule until stopped")
+    p = _command(sub, "run", [common], "run cycles on the config's schedule until stopped",
+                 "The schedule is the config's `schedule:` (every: 1h, or cron: \"*/30 * * * *\"); the first\n"
+                 "cycle starts at once, and the config is re-read before each cycle. SIGTERM or Ctrl-C lets\n"
+                 "the running cycle store and publish what it fetched, then exits 0; a second one stops at\n"
+                 "once. An unusable database or output directory stops the daemon with exit 1.")  # fmt: skip
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("opml", parents=[common], help="export or import the feed list as OPML")
+    p = _command(sub, "opml", [common], "export or import the feed list as OPML")
     opml_sub = p.add_subparsers(dest="opml_command", required=True, metavar="ACTION")
-    e = opml_sub.add_parser("export", parents=[common], help="print the enabled feeds as OPML 2.0")
+    e = _command(opml_sub, "export", [common], "print the enabled feeds as OPML 2.0")
     e.add_argument("-o", "--output", help="write to this file instead of standard output")
     e.set_defaults(func=cmd_opml_export)
-    i = opml_sub.add_parser("import", parents=[common], help="append an OPML file's feeds to the config")
+    i = _command(opml_sub, "import", [common], "append an OPML file's feeds to the config",
+                 "Feeds the config already has are skipped and named; the file keeps its comments.")
     i.add_argument("file", help="OPML file")
     i.add_argument("--region", required=True, help="region slug for the imported feeds")
     i.add_argument("--country", help="ISO 3166-1 code for the imported feeds")
@@ -364,26 +520,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)
-    except ConfigError as exc:
-        print(f"aggregator: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except OpmlError as exc:
-        print(f"aggregator: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except LockHeld as exc:
-        print(f"aggregator: {exc}", file=sys.stderr)
-        return EXIT_LOCKED
-    except CommandError as exc:
-        print(f"aggregator: {exc}", file=sys.stderr)
-        return exc.code
-    except (StoreError, PublishError, LockUnavailable) as exc:
-        if args.debug:
+    except AggregatorError as exc:
+        if args.debug and exc.operational:
             raise
         print(f"aggregator: {exc}", file=sys.stderr)
-        return EXIT_FATAL
+        return exc.exit_code
     except KeyboardInterrupt:
         print("aggregator: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         # Output piped into `head` and the like: the reader left, which is not our error.
         import os

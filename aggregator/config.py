@@ -9,7 +9,6 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
@@ -22,29 +21,12 @@ from .models import (
     PollingSettings,
     ScheduleSettings,
 )
-from .urls import feed_url_key
+from .errors import AggregatorError, EXIT_USAGE
+from .locales import is_country_code, is_language_tag, is_subdivision_code
+from .urls import feed_url_key, is_http_url
 
 DEFAULT_CONFIG = Path("feeds.yaml")
 
-# ISO 3166-1 alpha-2, officially assigned codes.
-COUNTRY_CODES = frozenset(
-    """
-    AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS
-    BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE
-    EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM
-    HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC
-    LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA
-    NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW
-    SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO
-    TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW
-    """.split()
-)
-
-# BCP 47 language tag, the common shapes: language[-script][-region][-variant...]; private use x-...
-_LANGUAGE_TAG = re.compile(
-    r"^[a-z]{2,3}(-[a-z]{4})?(-([a-z]{2}|[0-9]{3}))?(-([a-z0-9]{5,8}|[0-9][a-z0-9]{3}))*(-x(-[a-z0-9]{1,8})+)?$",
-    re.IGNORECASE,
-)
 _SUBDIVISION = re.compile(r"^([A-Z]{2})-[A-Z0-9]{1,3}$")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
@@ -52,7 +34,7 @@ _DURATION_UNITS = {None: 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 TOP_KEYS = {
     "title", "base_url", "database", "output_dir", "max_entries", "retention_days",
-    "fetch", "polling", "dedupe", "schedule", "regions", "feeds",
+    "retention", "fetch", "polling", "dedupe", "schedule", "regions", "feeds",
 }  # fmt: skip
 FEED_KEYS = {
     "url", "name", "site", "region", "country", "language",
@@ -62,6 +44,7 @@ FETCH_KEYS = {"timeout", "max_bytes", "concurrency", "per_host", "max_redirects"
 POLLING_KEYS = {"min_interval", "max_interval", "default_interval", "max_backoff"}
 DEDUPE_KEYS = {"similarity_threshold", "window_days", "never_merge"}
 SCHEDULE_KEYS = {"every", "cron"}
+RETENTION_KEYS = {"days", "keep_per_feed"}
 
 
 @dataclass(frozen=True)
@@ -73,8 +56,10 @@ class ConfigProblem:
         return f"{self.field}: {self.message}"
 
 
-class ConfigError(Exception):
+class ConfigError(AggregatorError):
     """The config cannot be used; `problems` names every field that is wrong."""
+
+    exit_code = EXIT_USAGE
 
     def __init__(self, path: Path, problems: list[ConfigProblem]):
         self.path = path
@@ -97,11 +82,6 @@ def parse_duration(value: Any) -> float:
     if seconds <= 0:
         raise ValueError("must be more than zero")
     return seconds
-
-
-def is_http_url(value: str) -> bool:
-    parts = urlsplit(value)
-    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 class _Checker:
@@ -205,17 +185,35 @@ def config_from_dict(data: Any, path: Path) -> Config:
         base_url += "/"
     database = base_dir / (check.text("database", data.get("database")) or "aggregator.db")
     output_dir = base_dir / (check.text("output_dir", data.get("output_dir")) or "public")
+    if output_dir.exists() and not output_dir.is_dir():
+        check.problem("output_dir", f"{output_dir} exists and is not a directory")
+    if database.is_dir():
+        check.problem("database", f"{database} is a directory, not a database file")
     max_entries = int(check.number("max_entries", data.get("max_entries"), 100, 1, integer=True))
-    retention_days = float(check.number("retention_days", data.get("retention_days"), 365, 1))
+    retention_data = check.mapping("retention", data.get("retention"))
+    check.unknown_keys("retention.", retention_data, RETENTION_KEYS)
+    if "retention_days" in data and "days" in retention_data:
+        check.problem("retention.days", "give either retention.days or retention_days, not both")
+    retention_days = float(
+        check.number("retention.days" if "days" in retention_data else "retention_days",
+                     retention_data.get("days", data.get("retention_days")), Config.retention_days, 1)
+    )  # fmt: skip
+    keep_per_feed = int(
+        check.number("retention.keep_per_feed", retention_data.get("keep_per_feed"),
+                     Config.retention_keep_per_feed, 0, True)
+    )  # fmt: skip
 
     fetch_data = check.mapping("fetch", data.get("fetch"))
     check.unknown_keys("fetch.", fetch_data, FETCH_KEYS)
+    fetch_defaults = FetchSettings()
     fetch = FetchSettings(
-        timeout=float(check.number("fetch.timeout", fetch_data.get("timeout"), 20, 0.1)),
-        max_bytes=int(check.number("fetch.max_bytes", fetch_data.get("max_bytes"), 10_000_000, 1024, True)),
-        concurrency=int(check.number("fetch.concurrency", fetch_data.get("concurrency"), 16, 1, True)),
-        per_host=int(check.number("fetch.per_host", fetch_data.get("per_host"), 2, 1, True)),
-        max_redirects=int(check.number("fetch.max_redirects", fetch_data.get("max_redirects"), 5, 0, True)),
+        timeout=float(check.number("fetch.timeout", fetch_data.get("timeout"), fetch_defaults.timeout, 0.1)),
+        max_bytes=int(check.number("fetch.max_bytes", fetch_data.get("max_bytes"), fetch_defaults.max_bytes, 1024, True)),
+        concurrency=int(check.number("fetch.concurrency", fetch_data.get("concurrency"), fetch_defaults.concurrency, 1, True)),
+        per_host=int(check.number("fetch.per_host", fetch_data.get("per_host"), fetch_defaults.per_host, 1, True)),
+        max_redirects=int(
+            check.number("fetch.max_redirects", fetch_data.get("max_redirects"), fetch_defaults.max_redirects, 0, True)
+        ),
     )
 
     polling_data = check.mapping("polling", data.get("polling"))
@@ -267,7 +265,7 @@ def config_from_dict(data: Any, path: Path) -> Config:
         check.problem("schedule", "give either 'every' or 'cron', not both")
     if cron:
         try:
-            from .schedule import crontab_trigger
+            from .crontab import crontab_trigger
 
             crontab_trigger(cron)
         except ValueError as exc:
@@ -299,6 +297,7 @@ def config_from_dict(data: Any, path: Path) -> Config:
         feeds=tuple(feeds),
         max_entries=max_entries,
         retention_days=retention_days,
+        retention_keep_per_feed=keep_per_feed,
         fetch=fetch,
         polling=polling,
         dedupe=dedupe,
@@ -343,10 +342,10 @@ def _check_feeds(check: _Checker, feeds_data: Any, regions: dict[str, str]) -> l
         country = check.text(f"{label}.country", item.get("country"), required=True)
         if country is not None:
             country = country.upper()
-            if country not in COUNTRY_CODES:
+            if not is_country_code(country):
                 check.problem(f"{label}.country", f"{country!r} is not an ISO 3166-1 alpha-2 code such as GB")
         language = check.text(f"{label}.language", item.get("language"), required=True)
-        if language is not None and not _LANGUAGE_TAG.match(language):
+        if language is not None and not is_language_tag(language):
             check.problem(f"{label}.language", f"{language!r} is not a BCP 47 language tag such as en or en-GB")
         enabled = item.get("enabled", True)
         if not isinstance(enabled, bool):
@@ -362,7 +361,7 @@ def _check_feeds(check: _Checker, feeds_data: Any, regions: dict[str, str]) -> l
             for code in subdivision_raw:
                 code_text = str(code).upper()
                 m = _SUBDIVISION.match(code_text)
-                if not m or m.group(1) not in COUNTRY_CODES:
+                if not m or not is_subdivision_code(code_text):
                     check.problem(f"{label}.subdivision", f"{code!r} is not an ISO 3166-2 code such as GB-SCT")
                 elif country and m.group(1) != country:
                     check.problem(f"{label}.subdivision", f"{code_text} is not in country {country}")

@@ -10,56 +10,35 @@ import asyncio
 import concurrent.futures
 import concurrent.futures.process
 import datetime as dt
-import hashlib
 import logging
 import multiprocessing
 import os
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from typing import Any
 
 from . import dedupe, polling, user_agent_for
 from .fetch import iter_fetch
+from .ingest import PreparedFeed, parse_and_prepare
 from .lock import CycleLock
-from .models import (
-    Config,
-    CycleReport,
-    FeedConfig,
-    FeedStatus,
-    FetchRequest,
-    FetchResult,
-    ParsedFeed,
-    ParseError,
-)
-from .parse import parse_feed
+from .models import Config, CycleReport, FeedConfig, FeedState, FeedStatus, FetchRequest, FetchResult, ParseError
 from .publish import publish
-from .store import FeedFetchState, FeedUpdate, Store, utcnow
+from .store import Store
+from .times import utcnow
+from .update import FeedOutcome, ReadBody, failed_read, parse_needed, store_result
 
 log = logging.getLogger("aggregator.cycle")
 
 # Below this many bodies to parse, starting worker processes costs more than it saves.
 PARSE_POOL_MIN_FEEDS = 4
 
-
-@dataclass(frozen=True)
-class FeedOutcome:
-    """One feed's result in a cycle, for progress display and logs."""
-
-    feed: FeedConfig
-    status: FeedStatus
-    new: int
-    updated: int
-    seconds: float
-    error: str | None
-
-
 ProgressCallback = Callable[[FeedOutcome], None]
 
 
 def select_due(
     config: Config,
-    states: dict[str, FeedFetchState],
+    states: dict[str, FeedState],
     now: dt.datetime,
     force_all: bool = False,
     only_urls: set[str] | None = None,
@@ -119,22 +98,21 @@ def _run_locked(
     now = clock()
     store.sync_feeds(config.feeds, now)
     cycle_id = store.start_cycle(now)
-    states = store.fetch_states()
+    states = store.feed_states()
     due, skipped = select_due(config, states, now, force_all, only_urls)
     report = CycleReport(skipped=skipped)
-    matcher = dedupe.StoryMatcher(config.dedupe)
 
     if due:
-        asyncio.run(
-            _fetch_parse_store(config, store, due, states, matcher, report, progress, stop, user_agent, clock)
-        )
+        asyncio.run(_fetch_parse_store(config, store, due, states, report, progress, stop, user_agent, clock))
     if stop is not None and stop.is_set():
         report.interrupted = True
 
-    pruned = store.prune(clock(), config.retention_days, band_days=2 * config.dedupe.window_days)
-    if pruned:
-        log.info("pruned %d stories older than %g days", pruned, config.retention_days)
-    publish(config, store)
+    report.pruned_stories = store.prune(
+        clock(), config.retention_days, config.retention_keep_per_feed, band_days=2 * config.dedupe.window_days
+    )
+    if report.pruned_stories:
+        log.info("pruned %d stories older than %g days", report.pruned_stories, config.retention_days)
+    report.changed_outputs = tuple(publish(config, store).changed)
     report.seconds = round(time.monotonic() - started, 3)
     store.finish_cycle(cycle_id, clock(), report)
     return report
@@ -144,14 +122,14 @@ async def _fetch_parse_store(
     config: Config,
     store: Store,
     due: list[FeedConfig],
-    states: dict[str, FeedFetchState],
-    matcher: dedupe.StoryMatcher,
+    states: dict[str, FeedState],
     report: CycleReport,
     progress: ProgressCallback | None,
     stop: threading.Event | None,
     user_agent: str,
     clock: Callable[[], dt.datetime],
 ) -> None:
+    """Fetch the due feeds concurrently; as each answers, parse it in the pool and store it."""
     feeds = {f.url: f for f in due}
     requests = [
         FetchRequest(
@@ -162,66 +140,19 @@ async def _fetch_parse_store(
         for f in due
     ]
     parser = FeedParserPool(len(due))
+    matcher = dedupe.StoryMatcher(config.dedupe)
     pending: set[asyncio.Task[None]] = set()
     # Storing happens on this one thread, one feed at a time: SQLite has one writer anyway.
     store_lock = asyncio.Lock()
 
     async def handle(result: FetchResult) -> None:
         feed = feeds[result.url]
-        state = states.get(feed.url)
-        parsed: ParsedFeed | None = None
-        parse_error: str | None = None
-        suggested: str | None = None
-        body_hash: str | None = None
-        status: FeedStatus = result.status
-        if result.status == "ok" and result.body is not None:
-            body_hash = hashlib.sha256(result.body).hexdigest()
-            if state is not None and state.body_hash == body_hash and state.last_status in ("ok", "not_modified"):
-                status = "unchanged"  # same bytes without validators: nothing to parse
-            else:
-                try:
-                    parsed = await parser.parse(result.body, result.headers, result.final_url or result.url)
-                except ParseError as exc:
-                    parse_error, suggested = str(exc), exc.suggested_feed_url
-                except Exception as exc:  # a bug must cost one feed, never the cycle
-                    log.exception("internal error while parsing %s", feed.url)
-                    parse_error = f"internal error while parsing: {type(exc).__name__}: {exc}"
-                if parse_error is not None:
-                    status = "error"
-        now = clock()
-        next_due = _next_due(config, state, result, parsed, status, now)
+        state = states.get(feed.url) or FeedState(url=feed.url, enabled=feed.enabled)
+        read = await _read_in_pool(parser, feed, state, result, clock())
         async with store_lock:
-            counts = store.record_update(
-                FeedUpdate(
-                    feed=feed,
-                    fetched=result,
-                    now=now,
-                    next_due=next_due,
-                    parsed=parsed,
-                    parse_error=parse_error,
-                    suggested_url=suggested,
-                    body_hash=body_hash,
-                ),
-                matcher,
-                config.retention_days,
-            )
-        error = parse_error or result.error
-        _count(report, status, counts.new, counts.updated)
-        outcome = FeedOutcome(feed, status, counts.new, counts.updated, result.elapsed, error)
-        log.info(
-            "%s %s: %s%s, %d new, %d updated, %.2fs",
-            feed.name,
-            feed.url,
-            status,
-            f" ({error})" if error else "",
-            counts.new,
-            counts.updated,
-            result.elapsed,
-            extra={
-                "feed_url": feed.url, "outcome": status, "new": counts.new, "updated": counts.updated,
-                "seconds": result.elapsed,
-            },  # fmt: skip
-        )
+            outcome = store_result(store, config, feed, state, result, read, clock(), matcher)
+        _count(report, outcome)
+        _log_outcome(outcome)
         if progress is not None:
             progress(outcome)
 
@@ -238,6 +169,33 @@ async def _fetch_parse_store(
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
         parser.shutdown()
+
+
+async def _read_in_pool(
+    parser: "FeedParserPool", feed: FeedConfig, state: FeedState, result: FetchResult, now: dt.datetime
+) -> ReadBody:
+    """update.read_body, with the parse (the costly part) on the pool's processes."""
+    digest, needed = parse_needed(state, result)
+    if not needed or result.body is None:
+        return ReadBody(digest=digest)
+    try:
+        prepared = await parser.parse(result.body, result.headers, result.final_url or result.url, feed.language, now)
+    except Exception as exc:  # a bug must cost one feed, never the cycle
+        return failed_read(feed, digest, exc)
+    return ReadBody(digest=digest, prepared=prepared)
+
+
+def _log_outcome(outcome: FeedOutcome) -> None:
+    feed, error = outcome.feed, outcome.error
+    log.info(
+        "%s %s: %s%s, %d new, %d updated, %.2fs",
+        feed.name, feed.url, outcome.status, f" ({error})" if error else "", outcome.new, outcome.updated,
+        outcome.seconds,
+        extra={
+            "feed_url": feed.url, "outcome": outcome.status, "new": outcome.new, "updated": outcome.updated,
+            "seconds": outcome.seconds,
+        },
+    )  # fmt: skip
 
 
 async def _until_stopped(
@@ -260,18 +218,19 @@ async def _until_stopped(
 
 
 class FeedParserPool:
-    """Runs parse_feed on every core. A worker that dies (killed for memory by a hostile feed)
-    costs that one feed: the broken pool is replaced, and the rest of the cycle goes on."""
+    """Runs the parse workers' job (ingest.parse_and_prepare) on every core. A worker that dies
+    (killed for memory by a hostile feed) costs that one feed: the broken pool is replaced, and the
+    rest of the cycle goes on."""
 
-    def __init__(self, feed_count: int, parse: Callable[..., ParsedFeed] = parse_feed) -> None:
+    def __init__(self, feed_count: int, parse: Callable[..., PreparedFeed] = parse_and_prepare) -> None:
         self._feed_count = feed_count
         self._parse = parse
         self._pool = _parse_pool(feed_count)
 
-    async def parse(self, body: bytes, headers: dict[str, str], url: str) -> ParsedFeed:
+    async def parse(self, *args: Any) -> PreparedFeed:
         pool = self._pool
         try:
-            return await asyncio.get_running_loop().run_in_executor(pool, self._parse, body, headers, url)
+            return await asyncio.get_running_loop().run_in_executor(pool, self._parse, *args)
         except concurrent.futures.process.BrokenProcessPool:
             if self._pool is pool and pool is not None:  # the first feed to notice replaces it
                 pool.shutdown(wait=False, cancel_futures=True)
@@ -293,38 +252,14 @@ def _parse_pool(feed_count: int) -> concurrent.futures.Executor | None:
     )
 
 
-def _next_due(
-    config: Config,
-    state: FeedFetchState | None,
-    result: FetchResult,
-    parsed: ParsedFeed | None,
-    status: str,
-    now: dt.datetime,
-) -> dt.datetime | None:
-    if status == "gone":
-        return None
-    if status == "error":
-        failures = (state.consecutive_failures if state else 0) + 1
-        return polling.next_due_after_failure(now, config.polling, failures, result.retry_after)
-    return polling.next_due_after_success(
-        now,
-        config.polling,
-        headers=result.headers,
-        # A 304 or an unchanged body carries no <ttl>: the last parse's hints still hold.
-        ttl_minutes=parsed.ttl_minutes if parsed else (state.ttl_minutes if state else None),
-        update_seconds=parsed.update_seconds if parsed else (state.update_seconds if state else None),
-        entry_times=state.recent_entry_times if state else (),
-    )
-
-
-def _count(report: CycleReport, status: FeedStatus, new: int, updated: int) -> None:
-    if status == "ok":
+def _count(report: CycleReport, outcome: FeedOutcome) -> None:
+    if outcome.status == "ok":
         report.ok += 1
-    elif status == "unchanged":
+    elif outcome.status == "unchanged":
         report.unchanged += 1
-    elif status == "not_modified":
+    elif outcome.status == "not_modified":
         report.not_modified += 1
     else:
         report.failed += 1
-    report.new_entries += new
-    report.updated_entries += updated
+    report.new_entries += outcome.new
+    report.updated_entries += outcome.updated

@@ -19,7 +19,8 @@ from pathlib import Path
 
 from .config import load_config
 from .cycle import run_cycle
-from .publish import output_paths
+from .models import StoryQuery
+from .outputs import output_paths
 from .store import Store
 
 DEMO_PORT = 48765  # fixed when free, so the feed URLs (and the database's feeds) stay the same
@@ -112,21 +113,19 @@ def run_demo(directory: Path, quiet: bool = False) -> int:
             shutil.rmtree(directory / "public", ignore_errors=True)
         config_path.write_text(text, encoding="utf-8")
         config = load_config(config_path)
-        from .cli import summary_line
-
         report = run_cycle(config, force_all=True)
 
     if quiet:
         return 0
     print(f"demo: {len(config.feeds)} sample feeds served from {base}")
-    print(summary_line(report))
+    print(report.summary())
     print(f"\nconfig:   {config_path}")
     print(f"database: {config.database}")
     print("outputs:")
-    for path in output_paths(config).values():
-        print(f"  {path}")
+    for path in output_paths(config):
+        print(f"  {config.output_dir / path}")
     with Store.open(config.database) as store:
-        stories = store.stories(8)
+        stories = store.stories(StoryQuery(limit=8)).stories
     print("\nnewest stories:")
     for story in stories:
         p = story.primary

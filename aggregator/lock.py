@@ -12,13 +12,19 @@ import os
 from pathlib import Path
 from types import TracebackType
 
+from .errors import EXIT_LOCKED, AggregatorError
 
-class LockHeld(Exception):
+
+class LockHeld(AggregatorError):
     """Another cycle holds the lock."""
 
+    exit_code = EXIT_LOCKED
 
-class LockUnavailable(Exception):
+
+class LockUnavailable(AggregatorError):
     """The lock file cannot be created (its folder is missing or not writable)."""
+
+    operational = True
 
 
 class CycleLock:

@@ -1,6 +1,7 @@
-"""The plain data that flows between the stages: config -> fetch -> parse -> store -> publish.
+"""The plain data that flows between the stages: config -> fetch -> parse -> ingest -> store -> publish.
 
-Only frozen dataclasses live here: no I/O, no SQL, no HTTP. Each stage takes and returns these.
+Only dataclasses live here: no I/O, no SQL, no HTTP. Each stage takes and returns these; a stage's
+own plan types (ingest's intents) live with that stage.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ class FeedConfig:
 @dataclass(frozen=True)
 class FetchSettings:
     timeout: float = 20.0  # seconds, total per feed (connect + transfer)
-    max_bytes: int = 10_000_000  # per response, counted after decompression
+    max_bytes: int = 10_000_000  # per response, counted after decompression (also bounds gzip inside a body)
     concurrency: int = 16
     per_host: int = 2  # requests at once to one host
     max_redirects: int = 5
@@ -72,13 +73,11 @@ class Config:
     feeds: tuple[FeedConfig, ...]
     max_entries: int = 100
     retention_days: float = 365.0
+    retention_keep_per_feed: int = 50  # the newest entries of each feed are kept whatever their age
     fetch: FetchSettings = field(default_factory=FetchSettings)
     polling: PollingSettings = field(default_factory=PollingSettings)
     dedupe: DedupeSettings = field(default_factory=DedupeSettings)
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
-
-    def feed(self, url: str) -> FeedConfig | None:
-        return next((f for f in self.feeds if f.url == url), None)
 
 
 # --------------------------------------------------------------------------- fetch
@@ -145,10 +144,9 @@ class ParsedFeed:
     ttl_minutes: int | None = None  # RSS <ttl>
     update_seconds: float | None = None  # from sy:updatePeriod / sy:updateFrequency
     warning: str | None = None  # feedparser's complaint about a feed that still gave entries
-    suggested_feed_url: str | None = None  # an HTML page's <link rel=alternate> feed
 
 
-class ParseError(Exception):
+class ParseError(Exception):  # a feed's fault, recorded against it: never an AggregatorError
     """The bytes gave no entries: not a feed, or too broken to read."""
 
     def __init__(self, reason: str, suggested_feed_url: str | None = None):
@@ -196,6 +194,7 @@ class Story:
     updated: dt.datetime
     copies: tuple[Copy, ...]  # earliest first; copies[0] is the primary
     atom_id: str = ""  # fixed when the story is first stored: its first copy's id, if that is an IRI
+    picks: tuple[Pick, ...] = ()  # editors' picks, oldest first
 
     @property
     def primary(self) -> Copy:
@@ -208,6 +207,115 @@ class Story:
     @property
     def countries(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(c.country for c in self.copies))
+
+
+@dataclass(frozen=True)
+class FeedState:
+    """A feed's fetch state as stored: what the next fetch sends, and what the last ones found."""
+
+    url: str
+    enabled: bool = True
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    http_status: int | None = None
+    last_status: str | None = None
+    last_error: str | None = None
+    last_warning: str | None = None  # the parser's complaint about a feed that still gave entries
+    consecutive_failures: int = 0
+    last_fetched: dt.datetime | None = None
+    last_success: dt.datetime | None = None
+    last_changed: dt.datetime | None = None
+    moved_to: str | None = None
+    suggested_url: str | None = None
+    next_due: dt.datetime | None = None
+    feed_title: str | None = None
+    feed_link: str | None = None
+    feed_id: str | None = None
+    ttl_minutes: int | None = None  # the feed's last known RSS <ttl>, kept across 304s
+    update_seconds: float | None = None  # likewise sy:updatePeriod/Frequency
+    recent_entry_times: tuple[dt.datetime, ...] = ()  # newest first, for the polling rate
+
+
+@dataclass(frozen=True)
+class Pick:
+    """An editor's choice of a story for a section (a party's site): who, when, and why."""
+
+    story_id: int
+    section: str  # "" for a pick made for no section in particular
+    editor: str  # a user name, or "cli" for the command line
+    picked_at: dt.datetime
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class StoryCursor:
+    """Where a page of stories ended: the next page starts strictly after (published, id)."""
+
+    published: dt.datetime
+    story_id: int
+
+    def token(self) -> str:
+        return f"{int(self.published.timestamp())}-{self.story_id}"
+
+    @classmethod
+    def from_token(cls, token: str) -> "StoryCursor":
+        """Raises ValueError for a token this class did not make."""
+        seconds, _, story_id = token.partition("-")
+        return cls(dt.datetime.fromtimestamp(int(seconds), dt.timezone.utc), int(story_id))
+
+
+@dataclass(frozen=True)
+class StoryQuery:
+    """Which stories to read, newest first: every filter is optional and they combine (AND).
+
+    A story matches a filter when any of its copies does. Only copies from feeds that are in the
+    config and enabled count, so removing or disabling a party takes its stories out of every list."""
+
+    limit: int = 100
+    region: str | None = None
+    country: str | None = None
+    language: str | None = None  # primary subtag or full tag: "en" matches en-GB
+    feed_url: str | None = None
+    picked: bool | None = None  # True: picked for any section (or `section`); False: not picked
+    section: str | None = None  # with picked=True: picked for this section
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    search: str | None = None  # words that must all occur (title or text)
+    after: StoryCursor | None = None  # keyset pagination
+    story_ids: tuple[int, ...] | None = None  # exactly these (still newest first)
+
+
+@dataclass(frozen=True)
+class StoryPage:
+    stories: tuple["Story", ...]
+    next: StoryCursor | None  # None on the last page
+
+
+@dataclass(frozen=True)
+class MergeExplanation:
+    """Why one copy belongs to its story, for `aggregator story` and the story page."""
+
+    copy_id: int
+    feed_name: str
+    link: str | None
+    title: str
+    published: dt.datetime
+    rule: str | None  # None for the story's first copy
+    score: float | None
+    matched_copy_id: int | None
+    split_at: dt.datetime | None = None  # when an editor split this copy out (`aggregator unmerge`)
+    split_from: int | None = None  # the story it was split out of (for undo)
+
+
+@dataclass(frozen=True)
+class CycleRecord:
+    """One finished cycle as the database keeps it, for `status`."""
+
+    id: int
+    started: dt.datetime
+    finished: dt.datetime
+    report: "CycleReport"
 
 
 @dataclass(frozen=True)
@@ -226,6 +334,8 @@ class FeedHealth:
     moved_to: str | None
     next_due: dt.datetime | None
     suggested_url: str | None = None
+    pruned: int = 0  # entries removed by retention so far (tombstones kept)
+    last_warning: str | None = None
 
 
 @dataclass
@@ -241,3 +351,27 @@ class CycleReport:
     updated_entries: int = 0
     seconds: float = 0.0
     interrupted: bool = False
+    pruned_stories: int = 0
+    changed_outputs: tuple[str, ...] = ()  # output paths (relative to output_dir) that publish rewrote
+
+    def summary(self) -> str:
+        """The one line `aggregator fetch` prints."""
+        parts = [f"{self.ok} ok", f"{self.not_modified + self.unchanged} not modified", f"{self.failed} failed"]
+        if self.skipped:
+            parts.append(f"{self.skipped} not due")
+        line = (
+            f"feeds: {', '.join(parts)}; entries: {self.new_entries} new, {self.updated_entries} updated;"
+            f" {self.seconds:.1f} s"
+        )
+        if self.interrupted:
+            line += " (interrupted)"
+        return line
+
+    @property
+    def fetched(self) -> int:
+        return self.ok + self.not_modified + self.unchanged + self.failed
+
+    @property
+    def all_failed(self) -> bool:
+        """Every feed fetched this cycle failed (and at least one was fetched)."""
+        return self.failed > 0 and self.failed == self.fetched

@@ -17,7 +17,8 @@ from typing import Any
 
 import feedparser
 
-from .models import KeySource, ParsedEntry, ParsedFeed, ParseError
+from .locales import is_language_tag
+from .models import FetchSettings, KeySource, ParsedEntry, ParsedFeed, ParseError
 from .sanitize import (
     MAX_HTML_CHARS,
     clean_html,
@@ -30,7 +31,7 @@ from .sanitize import (
 __all__ = ["parse_feed", "prepare_bytes", "repair_encoding", "defuse_doctype", "MAX_ENTRIES"]
 
 MAX_ENTRIES = 1_000
-MAX_DECOMPRESSED_BYTES = 10_000_000
+MAX_DECOMPRESSED_BYTES = FetchSettings.max_bytes  # the same bound as a response body
 MAX_ID_CHARS = 1_024
 MAX_AUTHOR_CHARS = 300
 MAX_CATEGORY_CHARS = 100
@@ -306,15 +307,12 @@ def _to_utc(value: Any) -> dt.datetime | None:
         return None
 
 
-_LANGUAGE_TAG = re.compile(r"[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8}){0,6}")
-
-
 def _language(*candidates: Any) -> str | None:
     for candidate in candidates:
         if not isinstance(candidate, str):
             continue
         tag = candidate.strip().replace("_", "-")
-        if _LANGUAGE_TAG.fullmatch(tag):
+        if is_language_tag(tag):
             return tag
     return None
 

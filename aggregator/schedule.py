@@ -8,19 +8,19 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import signal
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
-from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from .config import ConfigError, load_config
+from .crontab import crontab_trigger
+from .errors import EXIT_FATAL, AggregatorError
+from .interrupts import StopOnSignals
 from .lock import LockHeld
 from .models import Config, ScheduleSettings
 
@@ -32,9 +32,6 @@ CRON_JITTER = 10  # seconds after each cron time
 JOB_ID = "cycle"
 
 
-_CRON_WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")  # crontab numbering: 0 and 7 are Sunday
-
-
 def make_trigger(schedule: ScheduleSettings) -> BaseTrigger:
     """The APScheduler trigger for a schedule: cron (local time), else every N seconds (default 1h)."""
     if schedule.cron:
@@ -43,49 +40,6 @@ def make_trigger(schedule: ScheduleSettings) -> BaseTrigger:
     every = schedule.every or DEFAULT_EVERY
     # Jitter of a tenth of the interval, at most a minute: never enough to reorder two cycles.
     return IntervalTrigger(seconds=every, jitter=min(every / 10, MAX_JITTER))
-
-
-def crontab_trigger(expr: str, timezone: dt.tzinfo | str | None = None, jitter: int | None = None) -> CronTrigger:
-    """A crontab line as cron reads it. APScheduler 3's own from_crontab counts weekdays from
-    Monday = 0 (its issue 286), so `1-5` would mean Tuesday to Saturday; here weekdays are
-    translated to names first. Raises ValueError for an expression cron would not accept."""
-    fields = expr.split()
-    if len(fields) != 5:
-        raise ValueError(f"a crontab expression has 5 fields, not {len(fields)}")
-    minute, hour, day, month, weekday = fields
-    return CronTrigger(
-        minute=minute, hour=hour, day=day, month=month, day_of_week=_cron_weekdays(weekday), timezone=timezone,
-        jitter=jitter,
-    )
-
-
-def _cron_weekdays(field: str) -> str:
-    if field in ("*", "?"):
-        return "*"
-    days: set[int] = set()
-    for term in field.lower().split(","):
-        span, _, step_text = term.partition("/")
-        step = int(step_text) if step_text else 1
-        if step < 1:
-            raise ValueError(f"bad step in weekday field {field!r}")
-        if span == "*":
-            first, last = 0, 6
-        else:
-            first_text, _, last_text = span.partition("-")
-            first = _cron_weekday(first_text, field)
-            last = _cron_weekday(last_text, field) if last_text else (6 if step_text else first)
-        if last < first:
-            raise ValueError(f"weekday range {span!r} runs backwards")
-        days.update(d % 7 for d in range(first, last + 1, step))
-    return ",".join(_CRON_WEEKDAYS[d] for d in (1, 2, 3, 4, 5, 6, 0) if d in days)
-
-
-def _cron_weekday(text: str, field: str) -> int:
-    if text.isdigit() and 0 <= int(text) <= 7:
-        return int(text)
-    if text[:3] in _CRON_WEEKDAYS and text.isalpha():
-        return _CRON_WEEKDAYS.index(text[:3])
-    raise ValueError(f"{text!r} in weekday field {field!r} is not a weekday (0-7 or sun-sat)")
 
 
 def describe_schedule(schedule: ScheduleSettings) -> str:
@@ -112,6 +66,7 @@ class CycleJob:
     # while it waits for running jobs, so a job that asked the scheduler anything then would
     # deadlock: the daemon waits on this lock first, and a run that starts after `stop` does nothing.
     running: threading.Lock = field(default_factory=threading.Lock)
+    fatal: str | None = None  # why the daemon must stop (an unusable database or output directory)
 
     def __call__(self) -> None:
         with self.running:
@@ -126,6 +81,11 @@ class CycleJob:
             report = run_cycle(self.config, stop=self.stop)
         except LockHeld as exc:
             log.warning("skipping this cycle: %s", exc)
+        except AggregatorError as exc:
+            # The database or the output directory is unusable: every later cycle would fail too.
+            log.debug("fatal error in the cycle", exc_info=True)
+            self.fatal = str(exc)
+            self.stop.set()
         except Exception:  # one bad cycle must not end the daemon; the next one may work
             log.exception("the cycle failed")
         else:
@@ -173,7 +133,7 @@ def run_scheduler(config: Config, config_path: Path, stop: threading.Event | Non
         name="aggregator cycle",
         next_run_time=dt.datetime.now(dt.timezone.utc),
     )
-    restore = _install_signal_handlers(stop)
+    signals = StopOnSignals(stop, log_message="received %s: finishing the running cycle, then exiting")
     log.info("scheduler started: %s; config %s", describe_schedule(config.schedule), config_path)
     scheduler.start()
     try:
@@ -186,29 +146,9 @@ def run_scheduler(config: Config, config_path: Path, stop: threading.Event | Non
         with job.running:
             pass  # the running cycle has finished; later runs see `stop` and return at once
         scheduler.shutdown(wait=True)
-        restore()
+        signals.restore()
+    if job.fatal is not None:
+        log.error("stopped: %s", job.fatal)
+        return EXIT_FATAL
     log.info("stopped")
     return 0
-
-
-def _install_signal_handlers(stop: threading.Event) -> Callable[[], None]:
-    """SIGTERM/SIGINT set `stop`; a second one stops at once. Only the main thread can do this."""
-    if threading.current_thread() is not threading.main_thread():
-        return lambda: None
-    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
-
-    def handle(signum: int, frame: FrameType | None) -> None:
-        log.warning("received %s: finishing the running cycle, then exiting", signal.Signals(signum).name)
-        stop.set()
-        # A second signal means "now": the defaults kill the process (SIGINT raises KeyboardInterrupt).
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-
-    for sig in previous:
-        signal.signal(sig, handle)
-
-    def restore() -> None:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-    return restore

@@ -11,8 +11,9 @@ from typing import Any
 
 from . import polling
 from .config import parse_duration
-from .models import Config
-from .store import Store, from_db_time, utcnow
+from .models import Config, CycleRecord
+from .store import Store
+from .times import utcnow
 
 
 def status_records(config: Config, store: Store | None) -> list[dict[str, Any]]:
@@ -20,7 +21,7 @@ def status_records(config: Config, store: Store | None) -> list[dict[str, Any]]:
     feed is listed as never fetched. `enabled` is false for a feed the config disables and for one
     that answered 410 Gone (it is not fetched again until the config changes its URL)."""
     health = {h.url: h for h in store.feed_health()} if store is not None else {}
-    states = store.fetch_states() if store is not None else {}
+    states = store.feed_states() if store is not None else {}
     now = utcnow()
     records = []
     for feed in config.feeds:
@@ -39,6 +40,8 @@ def status_records(config: Config, store: Store | None) -> list[dict[str, Any]]:
             "next_due": None,
             "moved_to": None,
             "suggested_url": None,
+            "pruned": 0,  # entries retention removed (the newest `keep_per_feed` always stay)
+            "last_warning": None,
             "posts_per_week": None,  # from the gaps between its recent entries (polling adapts to it)
             "disabled_by": None if feed.enabled else "config",  # or "gone": it answered 410
         }
@@ -58,12 +61,12 @@ def status_records(config: Config, store: Store | None) -> list[dict[str, Any]]:
 
 
 def health_check(
-    records: list[dict[str, Any]], last_cycle: dict[str, Any] | None, max_age: str, max_failing: float
+    records: list[dict[str, Any]], last_cycle: CycleRecord | None, max_age: str, max_failing: float
 ) -> list[str]:
     """Why the service is unhealthy, if it is: no recent cycle, or too many failing feeds."""
     problems = []
     now = utcnow()
-    finished = from_db_time(last_cycle["finished"]) if last_cycle else None
+    finished = last_cycle.finished if last_cycle else None
     age_limit = dt.timedelta(seconds=parse_duration(max_age))
     if finished is None:
         problems.append("no cycle has finished yet")
@@ -78,39 +81,46 @@ def health_check(
     return problems
 
 
-def print_status_table(records: list[dict[str, Any]], last_cycle: dict[str, Any] | None) -> None:
+def print_status_table(records: list[dict[str, Any]], last_cycle: CycleRecord | None, wide: bool = False) -> None:
+    """The table at the terminal's width (80 columns when piped); `wide` adds the columns an
+    operator seldom needs, and never folds."""
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title="Feeds", show_lines=False)
-    for column in ("name", "region", "status", "fails", "entries", "posts/week", "last fetched", "next due", "problem"):
-        table.add_column(column)
+    console = Console(width=250 if wide else None)
+    columns = ["name", "status", "entries", "next due", "problem"]
+    if wide:
+        columns = ["name", "region", "status", "fails", "entries", "pruned", "posts/week", "last fetched",
+                   "next due", "problem"]  # fmt: skip
+    table = Table(title="Feeds", show_lines=False, expand=False)
+    for column in columns:
+        table.add_column(column, overflow="fold", no_wrap=column not in ("name", "problem"), min_width=4)
     for r in records:
         status = r["last_status"] or ("disabled" if not r["enabled"] else "never fetched")
         if not r["enabled"] and r["last_status"]:
             status += " (disabled)"
-        problem = r["last_error"] or ""
+        problems = [r["last_error"] or ""]
         if r["moved_to"]:
-            problem = (problem + "; " if problem else "") + f"moved to {r['moved_to']}"
+            problems.append(f"moved to {r['moved_to']}")
         if r["suggested_url"]:
-            problem = (problem + "; " if problem else "") + f"feed found at {r['suggested_url']}"
-        table.add_row(
-            r["name"],
-            r["region"],
-            status,
-            str(r["consecutive_failures"]),
-            str(r["entries"]),
-            "-" if r["posts_per_week"] is None else f"{r['posts_per_week']:g}",
-            _fmt(r["last_fetched"]),
-            _fmt(r["next_due"]),
-            problem,
-        )
-    console = Console(width=200 if not Console().is_terminal else None)
+            problems.append(f"feed found at {r['suggested_url']}")
+        if r.get("last_warning") and wide:
+            problems.append(f"warning: {r['last_warning']}")
+        cells = {
+            "name": r["name"], "region": r["region"], "status": status, "fails": str(r["consecutive_failures"]),
+            "entries": str(r["entries"]) + (f" ({r['pruned']} pruned)" if r.get("pruned") and not wide else ""),
+            "pruned": str(r.get("pruned") or 0),
+            "posts/week": "-" if r["posts_per_week"] is None else f"{r['posts_per_week']:g}",
+            "last fetched": _fmt(r["last_fetched"]), "next due": _fmt(r["next_due"]),
+            "problem": "; ".join(p for p in problems if p),
+        }  # fmt: skip
+        table.add_row(*(cells[c] for c in columns))
     console.print(table)
     if last_cycle:
+        report = last_cycle.report
         console.print(
-            f"last cycle finished {last_cycle['finished']}: {last_cycle['new_entries']} new,"
-            f" {last_cycle['updated_entries']} updated, {last_cycle['failed']} failed, {last_cycle['seconds']:.1f} s"
+            f"last cycle finished {last_cycle.finished:%Y-%m-%d %H:%M} UTC: {report.new_entries} new,"
+            f" {report.updated_entries} updated, {report.failed} failed, {report.seconds:.1f} s"
         )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from typing import TypeGuard
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 _HTTP_SCHEMES = frozenset({"http", "https"})
@@ -47,6 +48,18 @@ def is_http_url(url: object) -> bool:
         return parts.scheme.lower() in _HTTP_SCHEMES and bool(parts.hostname)
     except ValueError:
         return False
+
+
+_ABSOLUTE_IRI = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):\S+$")
+# A guid republished as atom:id must not be something a reader could open: some readers fall back
+# to the id when an entry has no link, so javascript:, data: or file: ids are never copied out.
+_REPUBLISHABLE_ID_SCHEMES = frozenset({"http", "https", "tag", "urn"})
+
+
+def is_republishable_id(value: str | None) -> TypeGuard[str]:
+    """An absolute IRI of a harmless scheme, safe to copy out as an atom:id."""
+    match = _ABSOLUTE_IRI.match(value) if value else None
+    return match is not None and match.group(1).lower() in _REPUBLISHABLE_ID_SCHEMES
 
 
 def canonical_url(url: object) -> str | None:

@@ -42,7 +42,7 @@ def test_corpus_is_present() -> None:
 
 
 def _strings(feed: ParsedFeed) -> list[str]:
-    values: list[str | None] = [feed.title, feed.site_link, feed.language, feed.warning, feed.suggested_feed_url]
+    values: list[str | None] = [feed.title, feed.site_link, feed.language, feed.warning]
     for entry in feed.entries:
         values += [entry.key, entry.original_id, entry.link, entry.title, entry.content_html, entry.summary_html,
                    entry.author, entry.language, *entry.categories]  # fmt: skip

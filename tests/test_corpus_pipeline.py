@@ -13,7 +13,10 @@ from aggregator import dedupe
 from aggregator.models import Config, FeedConfig, FetchResult, ParseError
 from aggregator.parse import parse_feed
 from aggregator.publish import publish
-from aggregator.store import FeedUpdate, Store
+from aggregator.ingest import prepare_feed
+from aggregator.models import FeedState
+from aggregator.store import Store
+from aggregator.update import ReadBody, store_result
 from conftest import ATOM_NS, CORPUS, where_looked
 from readers import validate_atom
 
@@ -68,12 +71,10 @@ def test_corpus_through_parse_store_publish(folder: str, tmp_path: Path) -> None
                 parsed, error = None, str(exc)
                 rejected += 1
             fetched = FetchResult(url=feed.url, status="ok", http_status=200, body=body, headers=headers)
-            counts = store.record_update(
-                FeedUpdate(feed=feed, fetched=fetched, now=now, next_due=None, parsed=parsed, parse_error=error),
-                matcher,
-                config.retention_days,
-            )
-            stored += counts.new
+            read = ReadBody(prepared=prepare_feed(parsed, feed.language, now) if parsed else None, parse_error=error)
+            state = FeedState(url=feed.url)
+            outcome = store_result(store, config, feed, state, fetched, read, now, matcher)
+            stored += outcome.new
         assert store.integrity_check() == "ok"
         publish(config, store)
         stories = store.counts()["stories"]

@@ -303,7 +303,7 @@ def test_the_image_install_step_works_in_a_fresh_virtualenv(tmp_path: Path) -> N
     config = write_config(tmp_path, [feed_entry("https://a.example.org/feed/", "A Party")])
     check = subprocess.run([aggregator, "check", "-c", str(config)], capture_output=True, text=True,
                            timeout=60, cwd=tmp_path, env=env)  # fmt: skip
-    assert check.returncode == 0 and ": OK: 1 feeds" in check.stdout, check.stderr
+    assert check.returncode == 0 and ": OK: 1 feed (1 enabled)" in check.stdout, check.stderr
     # The installed package is the copy, not this checkout, and carries its templates.
     where = subprocess.run([str(venv / "bin" / "python"), "-c", "import aggregator, pathlib; "
                             "p = pathlib.Path(aggregator.__file__).parent; print(p); "

@@ -278,7 +278,7 @@ def test_triggers_for_every_cron_and_the_default() -> None:
     ],
 )  # fmt: skip
 def test_crontab_weekdays_count_from_sunday_as_cron_does(field: str, days: str) -> None:
-    from aggregator.schedule import crontab_trigger
+    from aggregator.crontab import crontab_trigger
 
     trigger = crontab_trigger(f"0 6 * * {field}")
     assert str(trigger.fields[4]) == days
@@ -286,7 +286,7 @@ def test_crontab_weekdays_count_from_sunday_as_cron_does(field: str, days: str) 
 
 @pytest.mark.parametrize("expr", ["0 6 * *", "0 6 * * 8", "0 6 * * 5-1", "0 6 * * funday", "61 * * * *"])
 def test_bad_crontab_is_refused(expr: str) -> None:
-    from aggregator.schedule import crontab_trigger
+    from aggregator.crontab import crontab_trigger
 
     with pytest.raises(ValueError):
         crontab_trigger(expr)

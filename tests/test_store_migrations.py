@@ -10,7 +10,7 @@ import pytest
 import sqlite_utils
 from lxml import etree
 
-from aggregator import store as store_module
+from aggregator.store import schema as store_module
 from conftest import ATOM_NS, FEED_DATA, feed_entry, run_cli, write_config
 from feedserver import FeedServer
 from readers import validate_atom
@@ -21,7 +21,7 @@ def _schema(db: Path) -> list[tuple[str, str]]:
         rows = conn.execute(
             "SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL AND name != 'schema_migrations' ORDER BY name"
         ).fetchall()
-    return [(name, " ".join(sql.split())) for name, sql in rows]
+    return [(name, " ".join(sql.split()).replace(" )", ")")) for name, sql in rows]
 
 
 def _columns(db: Path, table: str) -> set[str]:
@@ -38,6 +38,17 @@ def test_a_database_from_the_first_schema_is_migrated_and_keeps_its_data(tmp_pat
     feed = tmp_path / "public" / "feed.atom"
     # Take the database back to the first schema, as the first release left it...
     with sqlite3.connect(db) as conn:
+        # (undo 0003)
+        conn.execute("DROP TABLE picks")
+        conn.execute("DROP TABLE editor_actions")
+        conn.execute("DROP INDEX entries_feed_published")
+        conn.execute("DROP INDEX stories_published_id")
+        conn.execute("ALTER TABLE stories ADD COLUMN picked INTEGER NOT NULL DEFAULT 0")
+        conn.execute("ALTER TABLE split_entries DROP COLUMN split_from")
+        conn.execute("ALTER TABLE split_entries DROP COLUMN split_by")
+        conn.execute("ALTER TABLE feeds DROP COLUMN last_warning")
+        conn.execute("ALTER TABLE feeds DROP COLUMN pruned")
+        # (undo 0002)
         conn.execute("DROP INDEX cycles_started")
         conn.execute("ALTER TABLE feeds DROP COLUMN feed_id")
         conn.execute("DELETE FROM schema_migrations WHERE name != '0001_initial'")

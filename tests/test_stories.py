@@ -182,8 +182,8 @@ def test_unmerge_splits_a_copy_and_it_stays_split(tmp_path: Path, feed_server: F
     assert result.code == 0 and "will not be merged again" in result.out
     assert len(_entries(tmp_path / "public" / "feed.atom")) == 2
     explained = run_cli("story", b["link"], "-c", config)
-    assert explained.code == 0 and f"copy {copy_id}:" in explained.out
-    assert "split out by an editor" in explained.out
+    assert explained.code == 0 and f"copy c{copy_id}:" in explained.out
+    assert "split out of story" in explained.out and "by an editor" in explained.out
 
     # The copy is edited and fetched again: it stays a story of its own.
     b2 = {**b, "content_html": b["content_html"] + "<p>Update: the strike continues.</p>"}
@@ -230,7 +230,7 @@ def test_retention_prunes_old_stories_keeps_picked_and_does_not_bring_them_back(
 ) -> None:
     items = [_recent(_pair("same_event_different_article", "distinct", i)["a"], days_ago=1 + i) for i in range(3)]
     url = feed_server.add("/old.xml", rss(items))
-    config = write_config(tmp_path, [feed_entry(url, "Ageing")], retention_days=30)
+    config = write_config(tmp_path, [feed_entry(url, "Ageing")], retention={"days": 30, "keep_per_feed": 0})
     run_cli("fetch", "-c", config)
     db = _db(tmp_path)
     assert db.execute("SELECT count(*) FROM stories").fetchone()[0] == 3
@@ -248,7 +248,7 @@ def test_retention_prunes_old_stories_keeps_picked_and_does_not_bring_them_back(
     assert run_cli("pick", "--undo", str(old[1][0]), "-c", config).code == 0  # changed their mind
     picked = run_cli("pick", str(old[0][0]), "-c", config)
     assert picked.code == 0 and "kept past retention" in picked.out
-    assert "picked by an editor" in run_cli("story", str(old[0][0]), "-c", config).out
+    assert "picked by cli" in run_cli("story", str(old[0][0]), "-c", config).out
     assert run_cli("pick", "999999", "-c", config).code == 2
     feed_server.routes["/old.xml"].body += b" "  # changed bytes: the feed is parsed again
     run_cli("fetch", "--all", "-c", config)
@@ -394,5 +394,5 @@ def test_pruning_the_cycle_log_keeps_the_last_finished_cycle_however_old(tmp_pat
         store.start_cycle(now - dt.timedelta(days=60))  # killed: never finished
         store.prune(now, retention_days=365)
         last = store.last_finished_cycle()
-        assert last is not None and last["ok"] == 70
+        assert last is not None and last.report.ok == 70
         assert _db(tmp_path, "a.db").execute("SELECT count(*) FROM cycles").fetchone()[0] == 1

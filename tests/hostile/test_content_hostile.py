@@ -371,14 +371,15 @@ def test_entries_without_id_link_or_title_and_duplicate_ids(tmp_path: Path, feed
     assert by_key["story-notitle"][1] == "The opening words of an untitled story."
     assert by_key["story-dup"][1] == "Dup first"  # the first of three copies with one id
     hashed = [r for r in rows if r[1] == "hash"]
-    assert {t for _, _, t in hashed} == {"Nothing but a body.", "(untitled)"}
-    assert len(rows) == 6
+    # The truly empty item (no title, link or text) is no story: it is not stored or published.
+    assert {t for _, _, t in hashed} == {"Nothing but a body."}
+    assert len(rows) == 5
     assert db_rows(tmp_path, "SELECT count(*) FROM entries GROUP BY feed_url, key HAVING count(*) > 1") == []
 
     entries = atom_entries(public / "feed.atom")
-    assert len(entries) == 6
+    assert len(entries) == 5
     assert all(e.findtext(f"{ATOM_NS}title") for e in entries)  # never an empty title
-    assert len({e.findtext(f"{ATOM_NS}id") for e in entries}) == 6  # ids unique in the output
+    assert len({e.findtext(f"{ATOM_NS}id") for e in entries}) == 5  # ids unique in the output
     validate_atom(public / "feed.atom")
 
     # The same document again: nothing is new, nothing duplicated.

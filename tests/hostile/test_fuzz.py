@@ -21,8 +21,11 @@ from lxml import etree
 from aggregator import dedupe
 from aggregator.models import Config, FeedConfig, FetchResult, ParseError
 from aggregator.parse import parse_feed
-from aggregator.publish import AtomFeedMeta, render_atom
-from aggregator.store import FeedUpdate, Store
+from aggregator.atom import AtomFeedMeta, render_atom
+from aggregator.ingest import prepare_feed
+from aggregator.models import FeedState, StoryQuery
+from aggregator.store import Store
+from aggregator.update import ReadBody, store_result
 from conftest import ATOM_NS
 from readers import validate_atom
 from shared_files import CORPUS, where_looked
@@ -71,14 +74,11 @@ class Pipeline:
         self.parsed += 1
         self.store.sync_feeds([*self.feeds, feed], NOW)
         self.feeds.append(feed)
-        counts = self.store.record_update(
-            FeedUpdate(feed=feed, fetched=FetchResult(url=url, status="ok", http_status=200, body=body,
-                                                      headers=headers, final_url=url),
-                       now=NOW, next_due=None, parsed=parsed),
-            self.matcher, self.config.retention_days,
-        )  # fmt: skip
+        fetched = FetchResult(url=url, status="ok", http_status=200, body=body, headers=headers, final_url=url)
+        read = ReadBody(prepared=prepare_feed(parsed, feed.language, NOW))
+        counts = store_result(self.store, self.config, feed, FeedState(url=url), fetched, read, NOW, self.matcher)
         assert counts.new + counts.updated <= len(parsed.entries)
-        stories = self.store.stories(50)
+        stories = list(self.store.stories(StoryQuery(limit=50)).stories)
         data = render_atom(
             AtomFeedMeta(id="https://feeds.example.org/feed.atom", title="Fuzz", self_url="https://feeds.example.org/feed.atom",
                          alternate_url="https://feeds.example.org/"),

@@ -1,0 +1,166 @@
+"""The Atom entry and feed format (RFC 4287) every published feed shares, rendered with feedgen.
+
+It renders stories it is given into bytes; it never reads the database or writes a file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urljoin
+
+from feedgen.ext.base import BaseEntryExtension, BaseExtension
+from feedgen.feed import FeedGenerator
+from lxml import etree
+
+from . import __version__
+from .locales import country_name
+from .models import Config, Story
+from .sanitize import clean_html, xml_safe
+
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+MEDIA_TYPE = "application/atom+xml"
+
+
+
+class _SourceFeedExtension(BaseExtension):
+    """Feed-level half of the extension; feedgen needs one even though it adds nothing."""
+
+
+class SourceEntryExtension(BaseEntryExtension):
+    """Writes what feedgen cannot: a full atom:source (id, title, alternate and self links,
+    updated) and the entry's xml:lang."""
+
+    def __init__(self) -> None:
+        self.source: dict[str, str | None] | None = None
+        self.lang: str | None = None
+        self.links: list[dict[str, str]] = []
+
+    def extend_atom(self, entry: Any) -> Any:
+        if self.lang:
+            entry.attrib[XML_LANG] = self.lang
+        # feedgen 1.0 drops rel/type/title of entry links (it rebinds its loop variable), which
+        # would turn every "related" link into a second "alternate": so links are written here.
+        for link in self.links:
+            etree.SubElement(entry, "link", **link)
+        if self.source:
+            source = etree.SubElement(entry, "source")
+            for tag in ("id", "title"):
+                if self.source.get(tag):
+                    etree.SubElement(source, tag).text = self.source[tag]
+            if self.source.get("site"):
+                etree.SubElement(source, "link", rel="alternate", type="text/html", href=self.source["site"])
+            if self.source.get("self"):
+                etree.SubElement(source, "link", rel="self", href=self.source["self"])
+            if self.source.get("updated"):
+                etree.SubElement(source, "updated").text = self.source["updated"]
+        return entry
+
+
+@dataclass(frozen=True)
+class AtomFeedMeta:
+    id: str
+    title: str
+    self_url: str
+    alternate_url: str
+    subtitle: str | None = None
+
+
+def render_atom(meta: AtomFeedMeta, stories: Sequence[Story], config: Config) -> bytes:
+    fg = FeedGenerator()
+    fg.register_extension("aggregator", _SourceFeedExtension, SourceEntryExtension, rss=False)
+    fg.id(meta.id)
+    fg.title(xml_safe(meta.title))
+    if meta.subtitle:
+        fg.subtitle(xml_safe(meta.subtitle))
+    fg.author({"name": xml_safe(config.title), "uri": config.base_url})
+    fg.link(href=meta.self_url, rel="self", type="application/atom+xml")
+    fg.link(href=meta.alternate_url, rel="alternate", type="text/html")
+    fg.generator("aggregator", __version__)
+    # The newest change, not the clock: an unchanged feed renders to the same bytes.
+    fg.updated(max((s.updated for s in stories), default=EPOCH))
+
+    used_ids: set[str] = set()
+    # feedgen prepends each new entry, so add the oldest first to get newest-first output.
+    for story in reversed(stories):
+        _add_entry(fg, story, config, used_ids)
+    return fg.atom_str(pretty=True, encoding="UTF-8")
+
+
+def _add_entry(fg: FeedGenerator, story: Story, config: Config, used_ids: set[str]) -> None:
+    primary = story.primary
+    entry_id = story.atom_id or f"urn:aggregator:story:{story.id}"
+    if entry_id in used_ids:
+        entry_id = f"urn:aggregator:story:{story.id}"
+    used_ids.add(entry_id)
+
+    fe = fg.add_entry(order="prepend")
+    fe.id(entry_id)
+    fe.title(xml_safe(primary.title) or "(untitled)")
+    fe.author({"name": xml_safe(primary.author or primary.feed_name)})
+    fe.published(max(story.published, EPOCH))
+    fe.updated(max(story.updated, story.published, EPOCH))
+    links = []
+    if primary.link:
+        links.append({"rel": "alternate", "type": "text/html", "href": primary.link})
+    seen_links = {primary.link}
+    for other in story.copies[1:]:
+        if other.link and other.link not in seen_links:
+            seen_links.add(other.link)
+            links.append({"rel": "related", "type": "text/html", "href": other.link, "title": xml_safe(other.feed_name)})
+    fe.aggregator.links = links
+
+    categories: list[dict[str, str]] = []
+    for region in story.regions:
+        categories.append(
+            {"term": region, "scheme": urljoin(config.base_url, "regions"), "label": config.regions.get(region, region)}
+        )
+    for country in story.countries:
+        categories.append(
+            {"term": country, "scheme": urljoin(config.base_url, "countries"), "label": country_name(country)}
+        )
+    seen_terms: set[str] = set()
+    for term in primary.categories:
+        term = xml_safe(term).strip()
+        if term and term.lower() not in seen_terms:
+            seen_terms.add(term.lower())
+            categories.append({"term": term})
+    if categories:
+        fe.category(categories)
+
+    # Always content: feedgen insists on content or an alternate link it can see, and ours are
+    # written by the extension.
+    content = story_content_html(story) or f"<p>{html.escape(primary.title)}</p>"
+    fe.content(content, type="html")
+
+    fe.aggregator.lang = primary.language
+    fe.aggregator.source = {
+        "id": primary.feed_id or primary.feed_url,
+        "title": xml_safe(primary.feed_name),
+        "site": primary.feed_site,
+        "self": primary.feed_url,
+        "updated": _atom_time(primary.feed_updated or primary.updated),
+    }
+
+
+def story_content_html(story: Story) -> str:
+    """The primary copy's sanitized content, crediting every other party that published it."""
+    body = clean_html(story.primary.content_html or story.primary.summary_html, story.primary.link)
+    others = [c for c in story.copies[1:] if c.feed_name != story.primary.feed_name or c.link != story.primary.link]
+    if not others:
+        return body
+    credits = ", ".join(
+        f'<a href="{html.escape(c.link, quote=True)}">{html.escape(c.feed_name)}</a>'
+        if c.link
+        else html.escape(c.feed_name)
+        for c in others
+    )
+    return f"{body}\n<p>Also published by {credits}.</p>"
+
+
+def _atom_time(value: dt.datetime) -> str:
+    return max(value, EPOCH).astimezone(dt.timezone.utc).isoformat()

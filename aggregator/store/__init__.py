@@ -1,0 +1,195 @@
+"""The SQLite database behind one facade, Store: feeds and their fetch state, entries (copies) and
+the stories they belong to, picks, and the cycle log.
+
+All SQL lives in this package, one module per table family; Store only opens connections (one per
+thread) and hands each call to its module. It applies what ingest.py decided and decides nothing
+about HTTP or XML. Every feed's update is one transaction, so a kill at any moment leaves the
+database as it was before or after that feed, never in between.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlite_utils
+
+from .. import dedupe
+from ..ingest import FeedPlan, LookupKeys, StoredEntry, Tombstones
+from ..models import (
+    CycleRecord,
+    CycleReport,
+    FeedConfig,
+    FeedHealth,
+    FeedState,
+    MergeExplanation,
+    Pick,
+    Story,
+    StoryPage,
+    StoryQuery,
+)
+from ..times import utcnow
+from . import cycles, entries, feeds, picks, schema, stories
+from .connection import Connections, StoreError
+from .entries import UpdateCounts
+
+__all__ = ["Store", "StoreError", "UpdateCounts"]
+
+
+class Store:
+    """The aggregator's database. Open with Store.open(path); use as a context manager to close.
+
+    Safe to share between threads: each thread gets its own connection."""
+
+    def __init__(self, connections: Connections):
+        self._connections = connections
+        self.path = connections.path
+
+    # ------------------------------------------------------------------ opening
+    @classmethod
+    def open(cls, path: Path | str, readonly: bool = False) -> "Store":
+        """Open (read-write: creating and migrating it) or, for commands that only read, open an
+        existing database read-only, refusing a file that is not an aggregator database."""
+        path = Path(path)
+        if readonly and not path.exists():
+            raise StoreError(f"there is no database at {path} yet: run `aggregator fetch` first")
+        connections = Connections(path, readonly=readonly)
+        try:
+            if readonly:
+                schema.check_current(connections)
+            else:
+                schema.migrate(connections)
+        except sqlite3.DatabaseError as exc:
+            connections.close()
+            raise StoreError(f"cannot use the database {path}: {exc}") from None
+        except BaseException:
+            connections.close()
+            raise
+        return cls(connections)
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        """This thread's connection (for tests and one-off maintenance; the methods below are the API)."""
+        return self._connections.db
+
+    def close(self) -> None:
+        self._connections.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One write transaction; the store's own writes inside it join it."""
+        with self._connections.transaction():
+            yield
+
+    def integrity_check(self) -> str:
+        return str(self.db.execute("PRAGMA integrity_check").fetchone()[0])
+
+    def counts(self) -> dict[str, int]:
+        return {
+            table: int(self.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+            for table in ("feeds", "entries", "stories", "tombstones", "picks")
+        }
+
+    # ------------------------------------------------------------------ feeds
+    def sync_feeds(self, feed_list: Sequence[FeedConfig], now: dt.datetime | None = None) -> None:
+        """Mirror the config's feeds into the database (names, regions...), keeping fetch state."""
+        with self._connections.transaction() as db:
+            feeds.sync_feeds(db, feed_list, now or utcnow())
+
+    def feed_states(self) -> dict[str, FeedState]:
+        return feeds.feed_states(self.db)
+
+    def feed_health(self) -> list[FeedHealth]:
+        return feeds.feed_health(self.db)
+
+    # ------------------------------------------------------------------ one feed's update
+    def stored_entries(self, feed_url: str, wanted: LookupKeys) -> list[StoredEntry]:
+        return entries.stored_entries(self.db, feed_url, wanted)
+
+    def tombstones(self, feed_url: str, wanted: LookupKeys) -> Tombstones:
+        return entries.tombstones(self.db, feed_url, wanted)
+
+    def apply(self, plan: FeedPlan, matcher: dedupe.StoryMatcher) -> UpdateCounts:
+        """Write one feed's planned update (its fetch state and entries) in one transaction."""
+        with self._connections.transaction() as db:
+            feeds.write_state(db, plan.state)
+            return entries.apply_entries(db, plan, matcher)
+
+    # ------------------------------------------------------------------ reading stories
+    def stories(self, query: StoryQuery) -> StoryPage:
+        return stories.query_stories(self.db, query)
+
+    def story(self, story_id: int) -> Story | None:
+        found = stories.load_stories(self.db, [story_id])
+        return found[0] if found else None
+
+    def explain_story(self, story_id: int) -> list[MergeExplanation]:
+        return stories.explain_story(self.db, story_id)
+
+    def stories_with_link(self, url: str) -> list[int]:
+        return stories.stories_with_link(self.db, url)
+
+    def story_of_copy(self, copy_id: int) -> int | None:
+        return stories.story_of_copy(self.db, copy_id)
+
+    # ------------------------------------------------------------------ editors
+    def unmerge(self, copy_id: int, now: dt.datetime | None = None, editor: str = "cli") -> int:
+        """Split a copy out of its story; returns the new story's id (see stories.unmerge)."""
+        now = now or utcnow()
+        with self._connections.transaction() as db:
+            story_id = stories.unmerge(db, copy_id, now, editor)
+            picks.log_action(db, now, editor, "unmerge", story_id, copy_id)
+            return story_id
+
+    def undo_unmerge(self, copy_id: int, now: dt.datetime | None = None, editor: str = "cli") -> int:
+        now = now or utcnow()
+        with self._connections.transaction() as db:
+            story_id = stories.undo_unmerge(db, copy_id, now)
+            picks.log_action(db, now, editor, "undo unmerge", story_id, copy_id)
+            return story_id
+
+    def pick(self, pick: Pick) -> bool:
+        """Record an editor's pick; False if there is no such story."""
+        with self._connections.transaction() as db:
+            done = picks.set_pick(db, pick)
+            if done:
+                picks.log_action(db, pick.picked_at, pick.editor, "pick", pick.story_id, detail=pick.note)
+            return done
+
+    def unpick(self, story_id: int, section: str = "", editor: str = "cli", now: dt.datetime | None = None) -> bool:
+        with self._connections.transaction() as db:
+            done = picks.remove_pick(db, story_id, section)
+            if done:
+                picks.log_action(db, now or utcnow(), editor, "unpick", story_id, detail=section or None)
+            return done
+
+    def picks(self, section: str | None = None, limit: int = 100) -> list[Pick]:
+        return picks.picks(self.db, section, limit)
+
+    def story_picks(self, story_id: int) -> list[Pick]:
+        return picks.story_picks(self.db, story_id)
+
+    # ------------------------------------------------------------------ retention and cycles
+    def prune(
+        self, now: dt.datetime, retention_days: float, keep_per_feed: int = 0, band_days: float | None = None
+    ) -> int:
+        with self._connections.transaction() as db:
+            return stories.prune(db, now, retention_days, keep_per_feed, band_days)
+
+    def start_cycle(self, now: dt.datetime) -> int:
+        return cycles.start_cycle(self.db, now)
+
+    def finish_cycle(self, cycle_id: int, now: dt.datetime, report: CycleReport) -> None:
+        cycles.finish_cycle(self.db, cycle_id, now, report)
+
+    def last_finished_cycle(self) -> CycleRecord | None:
+        return cycles.last_finished_cycle(self.db)

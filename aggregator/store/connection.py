@@ -1,0 +1,106 @@
+"""SQLite connections for the store: one per thread (a web server reads while a cycle writes, in WAL
+mode), opened read-write or read-only, and the write transaction.
+
+It knows nothing of the tables; schema.py creates them.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlite_utils
+
+from ..errors import AggregatorError
+
+
+class StoreError(AggregatorError):
+    """The database cannot be opened or used (a message for the operator, not a bug)."""
+
+    operational = True
+
+
+class Connections:
+    """A connection per thread to one database file, each configured the same way."""
+
+    def __init__(self, path: Path, readonly: bool = False) -> None:
+        self.path = path
+        self.readonly = readonly
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            if self.readonly:
+                conn = sqlite3.connect(
+                    f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=30, isolation_level=None,
+                    check_same_thread=False,
+                )  # fmt: skip
+            else:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None, check_same_thread=False)
+                conn.execute("PRAGMA journal_mode=WAL")
+                # NORMAL in WAL mode survives a killed process; only power loss may drop the last commit.
+                conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot use the database {self.path}: {exc}") from None
+        except OSError as exc:
+            raise StoreError(f"cannot open the database {self.path}: {exc.strerror or exc}") from None
+        with self._lock:
+            self._all.append(conn)
+        return conn
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        db: sqlite_utils.Database | None = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite_utils.Database(self._connect())
+            self._local.db = db
+            self._local.depth = 0
+        return db
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._all:
+                try:
+                    conn.close()
+                except sqlite3.Error:
+                    pass
+            self._all.clear()
+        self._local = threading.local()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite_utils.Database]:
+        """A write transaction (BEGIN IMMEDIATE) on this thread's connection; nested calls join
+        the outer one."""
+        db = self.db
+        if self._local.depth:
+            self._local.depth += 1
+            try:
+                yield db
+            finally:
+                self._local.depth -= 1
+            return
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            self._local.depth = 1
+            try:
+                yield db
+            except BaseException:
+                # SQLite has already rolled back after some errors (SQLITE_FULL, SQLITE_IOERR); a
+                # second ROLLBACK would raise and hide the real reason.
+                if db.conn.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+            else:
+                db.execute("COMMIT")
+            finally:
+                self._local.depth = 0
+        except sqlite3.OperationalError as exc:
+            # A full disk, an I/O error or a read-only file: the operator's problem, said plainly.
+            raise StoreError(f"cannot write the database {self.path}: {exc}") from exc

@@ -1,0 +1,128 @@
+"""The feeds table: the config's feeds mirrored into the database, and each one's fetch state.
+
+It writes the state ingest.py decided; it decides nothing itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import sqlite_utils
+
+from ..models import FeedConfig, FeedHealth, FeedState
+from ..times import from_db_time, to_db_time
+
+RECENT_ENTRY_TIMES = 20  # entries per feed whose gaps give its posting rate
+
+
+def sync_feeds(db: sqlite_utils.Database, feeds: Sequence[FeedConfig], now: dt.datetime) -> None:
+    """Mirror the config's feeds (names, regions...) into the database, keeping fetch state."""
+    db.conn.executemany(
+        """
+        INSERT INTO feeds (url, name, region, country, language, site, enabled, in_config, created)
+        VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?)
+        ON CONFLICT(url) DO UPDATE SET
+            name=excluded.name, region=excluded.region, country=excluded.country,
+            language=excluded.language, site=excluded.site, enabled=excluded.enabled,
+            in_config=1
+        """,
+        [(f.url, f.name, f.region, f.country, f.language, f.site, int(f.enabled), to_db_time(now)) for f in feeds],
+    )
+    urls = [f.url for f in feeds]
+    placeholders = ",".join("?" * len(urls)) or "''"
+    db.execute(f"UPDATE feeds SET in_config = 0 WHERE url NOT IN ({placeholders})", urls)
+
+
+def _state_from_row(row: dict[str, Any], recent: tuple[dt.datetime, ...]) -> FeedState:
+    return FeedState(
+        url=row["url"],
+        enabled=bool(row["enabled"]),
+        etag=row["etag"],
+        last_modified=row["last_modified"],
+        body_hash=row["body_hash"],
+        http_status=row["http_status"],
+        last_status=row["last_status"],
+        last_error=row["last_error"],
+        last_warning=row["last_warning"],
+        consecutive_failures=row["consecutive_failures"],
+        last_fetched=from_db_time(row["last_fetched"]),
+        last_success=from_db_time(row["last_success"]),
+        last_changed=from_db_time(row["last_changed"]),
+        moved_to=row["moved_to"],
+        suggested_url=row["suggested_url"],
+        next_due=from_db_time(row["next_due"]),
+        feed_title=row["feed_title"],
+        feed_link=row["feed_link"],
+        feed_id=row["feed_id"],
+        ttl_minutes=row["ttl_minutes"],
+        update_seconds=row["update_seconds"],
+        recent_entry_times=recent,
+    )
+
+
+def feed_states(db: sqlite_utils.Database) -> dict[str, FeedState]:
+    """Every configured feed's fetch state, with the times of its newest entries."""
+    recent: dict[str, list[dt.datetime]] = {}
+    for url, published in db.execute(
+        f"""
+        SELECT feed_url, published FROM (
+            SELECT feed_url, published,
+                   row_number() OVER (PARTITION BY feed_url ORDER BY published DESC) AS n
+            FROM entries WHERE feed_url IN (SELECT url FROM feeds WHERE in_config = 1)
+        ) WHERE n <= {RECENT_ENTRY_TIMES} ORDER BY feed_url, published DESC
+        """
+    ):
+        recent.setdefault(url, []).append(dt.datetime.fromisoformat(published))
+    return {
+        row["url"]: _state_from_row(row, tuple(recent.get(row["url"], ())))
+        for row in db.query("SELECT * FROM feeds WHERE in_config = 1")
+    }
+
+
+def write_state(db: sqlite_utils.Database, state: FeedState) -> None:
+    db.execute(
+        """
+        UPDATE feeds SET etag = ?, last_modified = ?, body_hash = ?, http_status = ?, last_status = ?,
+            last_error = ?, last_warning = ?, consecutive_failures = ?, last_fetched = ?, last_success = ?,
+            last_changed = ?, moved_to = ?, suggested_url = ?, next_due = ?, feed_title = ?, feed_link = ?,
+            feed_id = ?, ttl_minutes = ?, update_seconds = ?
+        WHERE url = ?
+        """,
+        [
+            state.etag, state.last_modified, state.body_hash, state.http_status, state.last_status,
+            state.last_error, state.last_warning, state.consecutive_failures, to_db_time(state.last_fetched),
+            to_db_time(state.last_success), to_db_time(state.last_changed), state.moved_to, state.suggested_url,
+            to_db_time(state.next_due), state.feed_title, state.feed_link, state.feed_id, state.ttl_minutes,
+            state.update_seconds, state.url,
+        ],
+    )  # fmt: skip
+
+
+def feed_health(db: sqlite_utils.Database) -> list[FeedHealth]:
+    rows = db.query(
+        """
+        SELECT f.*, (SELECT count(*) FROM entries e WHERE e.feed_url = f.url) AS entry_count
+        FROM feeds f WHERE f.in_config = 1 ORDER BY f.region, f.name
+        """
+    )
+    return [
+        FeedHealth(
+            url=r["url"],
+            name=r["name"],
+            region=r["region"],
+            enabled=bool(r["enabled"]),
+            last_status=r["last_status"],
+            last_error=r["last_error"],
+            consecutive_failures=r["consecutive_failures"],
+            entries=r["entry_count"],
+            last_fetched=from_db_time(r["last_fetched"]),
+            moved_to=r["moved_to"],
+            next_due=from_db_time(r["next_due"]),
+            suggested_url=r["suggested_url"],
+            pruned=r["pruned"],
+            last_warning=r["last_warning"],
+        )
+        for r in rows
+    ]

@@ -1,0 +1,245 @@
+"""The database schema: named, append-only migrations, applied in order and recorded in the file.
+
+A database records which migrations it has; opening it read-write applies the rest, and one
+written by a newer version (or not by aggregator at all) is refused with a clear message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import sqlite_utils
+
+from ..times import to_db_time, utcnow
+from .connection import Connections, StoreError
+
+SCHEMA_VERSION_TABLE = "schema_migrations"
+
+
+def _m0001_initial(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE feeds (
+            url TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            region TEXT NOT NULL,
+            country TEXT NOT NULL,
+            language TEXT NOT NULL,
+            site TEXT,
+            enabled INTEGER NOT NULL DEFAULT 1,
+            in_config INTEGER NOT NULL DEFAULT 1,
+            etag TEXT,
+            last_modified TEXT,
+            body_hash TEXT,
+            http_status INTEGER,
+            last_status TEXT,
+            last_error TEXT,
+            consecutive_failures INTEGER NOT NULL DEFAULT 0,
+            last_fetched TEXT,
+            last_success TEXT,
+            last_changed TEXT,
+            moved_to TEXT,
+            suggested_url TEXT,
+            next_due TEXT,
+            feed_title TEXT,
+            feed_link TEXT,
+            ttl_minutes INTEGER,
+            update_seconds REAL,
+            created TEXT NOT NULL
+        )"""
+    )
+    db.execute(
+        """
+        CREATE TABLE stories (
+            id INTEGER PRIMARY KEY,
+            atom_id TEXT NOT NULL UNIQUE,
+            published TEXT NOT NULL,
+            updated TEXT NOT NULL,
+            created TEXT NOT NULL,
+            picked INTEGER NOT NULL DEFAULT 0
+        )"""
+    )
+    db.execute("CREATE INDEX stories_published ON stories(published)")
+    db.execute(
+        """
+        CREATE TABLE entries (
+            id INTEGER PRIMARY KEY,
+            feed_url TEXT NOT NULL REFERENCES feeds(url),
+            key TEXT NOT NULL,
+            key_source TEXT NOT NULL,
+            original_id TEXT,
+            link TEXT,
+            canonical_link TEXT,
+            title TEXT NOT NULL,
+            content_html TEXT NOT NULL,
+            summary_html TEXT NOT NULL,
+            author TEXT,
+            categories TEXT NOT NULL DEFAULT '[]',
+            language TEXT,
+            published TEXT NOT NULL,
+            updated TEXT NOT NULL,
+            first_seen TEXT NOT NULL,
+            last_seen TEXT NOT NULL,
+            change_hash TEXT NOT NULL,
+            content_hash TEXT NOT NULL,
+            title_key TEXT NOT NULL,
+            lead_key TEXT,
+            is_excerpt INTEGER NOT NULL DEFAULT 0,
+            word_count INTEGER NOT NULL DEFAULT 0,
+            minhash BLOB,
+            fingerprint_version INTEGER NOT NULL DEFAULT 0,
+            story_id INTEGER NOT NULL REFERENCES stories(id),
+            match_rule TEXT,
+            match_score REAL,
+            match_copy_id INTEGER,
+            UNIQUE (feed_url, key)
+        )"""
+    )
+    db.execute("CREATE INDEX entries_story ON entries(story_id)")
+    db.execute("CREATE INDEX entries_canonical_link ON entries(canonical_link)")
+    db.execute("CREATE INDEX entries_content_hash ON entries(content_hash)")
+    db.execute("CREATE INDEX entries_published ON entries(published)")
+    db.execute("CREATE INDEX entries_title_lead ON entries(title_key, lead_key)")
+    db.execute(
+        "CREATE TABLE entry_bands (band INTEGER NOT NULL, entry_id INTEGER NOT NULL,"
+        " PRIMARY KEY (band, entry_id)) WITHOUT ROWID"
+    )
+    db.execute("CREATE INDEX entry_bands_entry ON entry_bands(entry_id)")
+    db.execute(
+        """
+        CREATE TABLE tombstones (
+            feed_url TEXT NOT NULL,
+            key TEXT NOT NULL,
+            canonical_link TEXT,
+            pruned_at TEXT NOT NULL,
+            PRIMARY KEY (feed_url, key)
+        )"""
+    )
+    db.execute("CREATE INDEX tombstones_link ON tombstones(canonical_link)")
+    db.execute(
+        """
+        CREATE TABLE split_entries (
+            entry_id INTEGER PRIMARY KEY,
+            split_at TEXT NOT NULL
+        )"""
+    )
+    db.execute(
+        """
+        CREATE TABLE cycles (
+            id INTEGER PRIMARY KEY,
+            started TEXT NOT NULL,
+            finished TEXT,
+            ok INTEGER, not_modified INTEGER, unchanged INTEGER, failed INTEGER, skipped INTEGER,
+            new_entries INTEGER, updated_entries INTEGER, seconds REAL,
+            interrupted INTEGER NOT NULL DEFAULT 0
+        )"""
+    )
+
+
+def _m0002_source_feed_id(db: sqlite_utils.Database) -> None:
+    """Keep an Atom source feed's own atom:id for atom:source; index cycles by start for pruning."""
+    db.execute("ALTER TABLE feeds ADD COLUMN feed_id TEXT")
+    # Forget the validators so that the next cycle reads every feed once and fills feed_id (a 304
+    # or an unchanged body would skip the parse). Entries that did not change are not touched.
+    db.execute("UPDATE feeds SET etag = NULL, last_modified = NULL, body_hash = NULL")
+    db.execute("CREATE INDEX cycles_started ON cycles(started)")
+
+
+def _m0003_picks_and_provenance(db: sqlite_utils.Database) -> None:
+    """Picks become records (who, when, for which section, a note); editors' actions are logged;
+    a split copy remembers where it came from (for undo); feeds keep the parser's warning and how
+    many entries retention pruned."""
+    db.execute(
+        """
+        CREATE TABLE picks (
+            story_id INTEGER NOT NULL REFERENCES stories(id) ON DELETE CASCADE,
+            section TEXT NOT NULL DEFAULT '',
+            editor TEXT NOT NULL,
+            note TEXT,
+            picked_at TEXT NOT NULL,
+            PRIMARY KEY (story_id, section)
+        )"""
+    )
+    db.execute("CREATE INDEX picks_section_time ON picks(section, picked_at)")
+    db.execute("INSERT INTO picks (story_id, section, editor, picked_at) SELECT id, '', 'cli', updated FROM stories WHERE picked = 1")
+    db.execute("ALTER TABLE stories DROP COLUMN picked")
+    db.execute(
+        """
+        CREATE TABLE editor_actions (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            editor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            story_id INTEGER,
+            copy_id INTEGER,
+            detail TEXT
+        )"""
+    )
+    db.execute("ALTER TABLE split_entries ADD COLUMN split_from INTEGER")
+    db.execute("ALTER TABLE split_entries ADD COLUMN split_by TEXT")
+    db.execute("ALTER TABLE feeds ADD COLUMN last_warning TEXT")
+    db.execute("ALTER TABLE feeds ADD COLUMN pruned INTEGER NOT NULL DEFAULT 0")
+    db.execute("CREATE INDEX entries_feed_published ON entries(feed_url, published)")
+    db.execute("CREATE INDEX stories_published_id ON stories(published, id)")
+
+
+MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
+    ("0001_initial", _m0001_initial),
+    ("0002_source_feed_id", _m0002_source_feed_id),
+    ("0003_picks_and_provenance", _m0003_picks_and_provenance),
+]
+
+
+def _applied(db: sqlite_utils.Database, path: Path) -> set[str]:
+    if not db[SCHEMA_VERSION_TABLE].exists():
+        return set()
+    applied = {str(row["name"]) for row in db.query(f"SELECT name FROM {SCHEMA_VERSION_TABLE}")}
+    unknown = applied - {name for name, _ in MIGRATIONS}
+    if unknown:
+        raise StoreError(
+            f"the database {path} was written by a newer version of aggregator "
+            f"(migrations {', '.join(sorted(unknown))}); upgrade aggregator"
+        )
+    return applied
+
+
+def migrate(connections: Connections) -> None:
+    """Apply every migration the database lacks, each in its own transaction."""
+    db = connections.db
+    path = connections.path
+    applied = _applied(db, path)
+    if not applied and db.table_names():
+        raise StoreError(f"{path} is an SQLite database of another program, not an aggregator database")
+    if not db[SCHEMA_VERSION_TABLE].exists():
+        db.execute(
+            f"CREATE TABLE IF NOT EXISTS {SCHEMA_VERSION_TABLE} (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+        )
+    for name, migration in MIGRATIONS:
+        if name in applied:
+            continue
+        with connections.transaction():
+            # Another process (the daemon and a HEALTHCHECK opening an old database at once)
+            # may have applied it since we looked: BEGIN IMMEDIATE serialises us behind it.
+            if db.execute(f"SELECT 1 FROM {SCHEMA_VERSION_TABLE} WHERE name = ?", [name]).fetchone():
+                continue
+            migration(db)
+            db.execute(
+                f"INSERT INTO {SCHEMA_VERSION_TABLE} (name, applied_at) VALUES (?, ?)",
+                [name, to_db_time(utcnow())],
+            )
+
+
+def check_current(connections: Connections) -> None:
+    """For a read-only open: the file must be an aggregator database of this version."""
+    db = connections.db
+    path = connections.path
+    applied = _applied(db, path)
+    if not applied:
+        raise StoreError(f"{path} is not an aggregator database (no schema_migrations table)")
+    missing = [name for name, _ in MIGRATIONS if name not in applied]
+    if missing:
+        raise StoreError(
+            f"the database {path} was made by an older version of aggregator and needs upgrading"
+            f" ({', '.join(missing)}); run `aggregator publish` or `aggregator fetch` once"
+        )

@@ -1,0 +1,360 @@
+"""Reading stories (with their copies and picks) through a StoryQuery, explaining merges, the
+editors' corrections (split a copy out, undo it), and retention.
+
+The read side that the publisher, the CLI and the web app share; no rendering here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import sqlite_utils
+
+from ..errors import UsageError
+from ..models import Copy, MergeExplanation, Pick, Story, StoryCursor, StoryPage, StoryQuery
+from ..times import from_db_time, to_db_time
+from ..urls import canonical_url
+from .entries import atom_id_choices, chunks, unused_atom_id
+
+ACTIVE_FEED = "f.in_config = 1 AND f.enabled = 1"
+CYCLES_KEPT_DAYS = 30
+RULE_REJOINED = "rejoined"  # an editor undid a split
+
+
+def _copy_conditions(query: StoryQuery) -> tuple[list[str], list[Any]]:
+    where, params = [ACTIVE_FEED], []
+    if query.region is not None:
+        where.append("f.region = ?")
+        params.append(query.region)
+    if query.country is not None:
+        where.append("f.country = ?")
+        params.append(query.country.upper())
+    if query.language is not None:
+        where.append("(lower(coalesce(e.language, f.language)) = ? OR lower(coalesce(e.language, f.language)) LIKE ?)")
+        params += [query.language.lower(), query.language.lower() + "-%"]
+    if query.feed_url is not None:
+        where.append("e.feed_url = ?")
+        params.append(query.feed_url)
+    for word in (query.search or "").split():
+        where.append("(e.title LIKE ? ESCAPE '\\' OR e.content_html LIKE ? ESCAPE '\\')")
+        pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        params += [pattern, pattern]
+    return where, params
+
+
+def query_stories(db: sqlite_utils.Database, query: StoryQuery) -> StoryPage:
+    """One page of the stories the query selects, newest first, and where the next page starts."""
+    copy_where, params = _copy_conditions(query)
+    where = [f"EXISTS (SELECT 1 FROM entries e JOIN feeds f ON f.url = e.feed_url WHERE e.story_id = s.id AND {' AND '.join(copy_where)})"]
+    if query.picked is not None:
+        section = " AND p.section = ?" if query.section is not None else ""
+        where.append(f"{'' if query.picked else 'NOT '}EXISTS (SELECT 1 FROM picks p WHERE p.story_id = s.id{section})")
+        if query.section is not None:
+            params.append(query.section)
+    if query.since is not None:
+        where.append("s.published >= ?")
+        params.append(to_db_time(query.since))
+    if query.until is not None:
+        where.append("s.published < ?")
+        params.append(to_db_time(query.until))
+    if query.after is not None:
+        where.append("(s.published < ? OR (s.published = ? AND s.id < ?))")
+        after = to_db_time(query.after.published)
+        params += [after, after, query.after.story_id]
+    if query.story_ids is not None:
+        ids = list(query.story_ids) or [0]
+        where.append(f"s.id IN ({','.join('?' * len(ids))})")
+        params += ids
+    rows = db.execute(
+        f"SELECT s.id, s.published FROM stories s WHERE {' AND '.join(where)}"
+        " ORDER BY s.published DESC, s.id DESC LIMIT ?",
+        [*params, query.limit + 1],
+    ).fetchall()
+    more = len(rows) > query.limit
+    rows = rows[: query.limit]
+    stories = load_stories(db, [r[0] for r in rows])
+    last = rows[-1] if rows else None
+    cursor = StoryCursor(dt.datetime.fromisoformat(last[1]), last[0]) if more and last else None
+    return StoryPage(tuple(stories), cursor)
+
+
+def load_stories(db: sqlite_utils.Database, ids: list[int]) -> list[Story]:
+    """These stories in this order, each with its active copies (earliest first) and picks."""
+    if not ids:
+        return []
+    story_rows: dict[int, dict[str, Any]] = {}
+    copies: dict[int, list[Copy]] = {i: [] for i in ids}
+    picks: dict[int, list[Pick]] = {i: [] for i in ids}
+    for chunk in chunks(ids):
+        marks = ",".join("?" * len(chunk))
+        story_rows.update((r["id"], r) for r in db.query(f"SELECT * FROM stories WHERE id IN ({marks})", chunk))
+        for r in db.query(
+            f"""
+            SELECT e.*, f.name AS feed_name, COALESCE(f.site, f.feed_link) AS feed_site, f.region, f.country,
+                   f.language AS feed_language, f.last_changed AS feed_updated,
+                   -- an id two configured feeds both claim identifies neither: use their URLs
+                   CASE WHEN (SELECT count(*) FROM feeds g WHERE g.feed_id = f.feed_id AND g.in_config = 1) = 1
+                        THEN f.feed_id END AS feed_id
+            FROM entries e JOIN feeds f ON f.url = e.feed_url
+            WHERE e.story_id IN ({marks}) AND {ACTIVE_FEED}
+            ORDER BY e.published, e.id
+            """,
+            chunk,
+        ):
+            copies[r["story_id"]].append(_copy_from_row(r))
+        for r in db.query(f"SELECT * FROM picks WHERE story_id IN ({marks}) ORDER BY picked_at, section", chunk):
+            picks[r["story_id"]].append(_pick_from_row(r))
+    result = []
+    for story_id in ids:
+        row = story_rows.get(story_id)
+        if row is None or not copies[story_id]:
+            continue
+        result.append(
+            Story(
+                id=story_id,
+                published=dt.datetime.fromisoformat(row["published"]),
+                updated=dt.datetime.fromisoformat(row["updated"]),
+                copies=tuple(copies[story_id]),
+                atom_id=row["atom_id"],
+                picks=tuple(picks[story_id]),
+            )
+        )
+    return result
+
+
+def _copy_from_row(r: dict[str, Any]) -> Copy:
+    return Copy(
+        id=r["id"],
+        story_id=r["story_id"],
+        feed_url=r["feed_url"],
+        feed_name=r["feed_name"],
+        feed_site=r["feed_site"],
+        region=r["region"],
+        country=r["country"],
+        language=r["language"] or r["feed_language"],
+        original_id=r["original_id"],
+        key=r["key"],
+        link=r["link"],
+        title=r["title"],
+        content_html=r["content_html"],
+        summary_html=r["summary_html"],
+        author=r["author"],
+        categories=tuple(json.loads(r["categories"])),
+        published=dt.datetime.fromisoformat(r["published"]),
+        updated=dt.datetime.fromisoformat(r["updated"]),
+        feed_updated=from_db_time(r["feed_updated"]),
+        feed_id=r["feed_id"],
+        match_rule=r["match_rule"],
+        match_score=r["match_score"],
+    )
+
+
+def _pick_from_row(r: dict[str, Any]) -> Pick:
+    return Pick(
+        story_id=r["story_id"], section=r["section"], editor=r["editor"],
+        picked_at=dt.datetime.fromisoformat(r["picked_at"]), note=r["note"],
+    )  # fmt: skip
+
+
+def explain_story(db: sqlite_utils.Database, story_id: int) -> list[MergeExplanation]:
+    return [
+        MergeExplanation(
+            copy_id=r["id"],
+            feed_name=r["feed_name"],
+            link=r["link"],
+            title=r["title"],
+            published=dt.datetime.fromisoformat(r["published"]),
+            rule=r["match_rule"],
+            score=r["match_score"],
+            matched_copy_id=r["match_copy_id"],
+            split_at=from_db_time(r["split_at"]),
+            split_from=r["split_from"],
+        )
+        for r in db.query(
+            """
+            SELECT e.*, f.name AS feed_name, s.split_at, s.split_from FROM entries e
+            JOIN feeds f ON f.url = e.feed_url LEFT JOIN split_entries s ON s.entry_id = e.id
+            WHERE e.story_id = ? ORDER BY e.published, e.id
+            """,
+            [story_id],
+        )
+    ]
+
+
+def stories_with_link(db: sqlite_utils.Database, url: str) -> list[int]:
+    """The stories holding a copy whose article URL is `url` (compared canonically)."""
+    key = canonical_url(url)
+    rows = db.query(
+        "SELECT DISTINCT story_id FROM entries WHERE link = ? OR canonical_link = ? ORDER BY story_id", [url, key]
+    )
+    return [r["story_id"] for r in rows]
+
+
+def story_of_copy(db: sqlite_utils.Database, copy_id: int) -> int | None:
+    row = db.execute("SELECT story_id FROM entries WHERE id = ?", [copy_id]).fetchone()
+    return int(row[0]) if row else None
+
+
+# --------------------------------------------------------------------------- editors' corrections
+
+
+def unmerge(db: sqlite_utils.Database, entry_id: int, now: dt.datetime, editor: str) -> int:
+    """Split a copy out of its story into a story of its own; it is never merged automatically
+    again. Returns the new story's id. The Atom id goes with the copy it was made from, so no
+    reader sees either article announced as new under the other's id. The caller holds the
+    write transaction. Raises KeyError for no such copy, UsageError for a story's only copy."""
+    row = next(iter(db.query("SELECT * FROM entries WHERE id = ?", [entry_id])), None)
+    if row is None:
+        raise KeyError(entry_id)
+    old_story = int(row["story_id"])
+    remaining = next(
+        iter(db.query("SELECT * FROM entries WHERE story_id = ? AND id != ? ORDER BY published, id LIMIT 1",
+                      [old_story, entry_id])),
+        None,
+    )  # fmt: skip
+    if remaining is None:
+        raise UsageError(f"copy c{entry_id} is the only copy of story s{old_story}: there is nothing to split it from")
+    db.execute(
+        "INSERT OR REPLACE INTO split_entries (entry_id, split_at, split_from, split_by) VALUES (?, ?, ?, ?)",
+        [entry_id, to_db_time(now), old_story, editor],
+    )
+    story_atom_id = db.execute("SELECT atom_id FROM stories WHERE id = ?", [old_story]).fetchone()[0]
+    cursor = db.execute(
+        "INSERT INTO stories (atom_id, published, updated, created) VALUES (?, ?, ?, ?)",
+        [f"urn:aggregator:split:{entry_id}", row["published"], to_db_time(now), to_db_time(now)],
+    )
+    new_story = int(cursor.lastrowid or 0)
+    if story_atom_id in atom_id_choices(row["feed_url"], row["key"], row["original_id"]):
+        # The story's id was this copy's: it moves with it; the rest get their first copy's.
+        rest_id = unused_atom_id(
+            db, remaining["feed_url"], remaining["key"], remaining["original_id"],
+            fallback=f"urn:aggregator:split:{old_story}:{entry_id}",
+        )  # fmt: skip
+        db.execute("UPDATE stories SET atom_id = ? WHERE id = ?", [rest_id, old_story])
+        db.execute("UPDATE stories SET atom_id = ? WHERE id = ?", [story_atom_id, new_story])
+    db.execute(
+        "UPDATE entries SET story_id = ?, match_rule = NULL, match_score = NULL, match_copy_id = NULL WHERE id = ?",
+        [new_story, entry_id],
+    )
+    _refresh_story_times(db, old_story, now)
+    return new_story
+
+
+def undo_unmerge(db: sqlite_utils.Database, entry_id: int, now: dt.datetime) -> int:
+    """Put a split-out copy back into the story it was split from; returns that story's id.
+    Raises KeyError for no such copy, UsageError when it was never split or its story is gone."""
+    row = db.execute("SELECT story_id, feed_url, key, original_id FROM entries WHERE id = ?", [entry_id]).fetchone()
+    if row is None:
+        raise KeyError(entry_id)
+    split_story, feed_url, key, original_id = row
+    split = db.execute("SELECT split_from FROM split_entries WHERE entry_id = ?", [entry_id]).fetchone()
+    if split is None or split[0] is None:
+        raise UsageError(f"copy c{entry_id} was never split out of a story: there is nothing to undo")
+    target = int(split[0])
+    target_row = db.execute("SELECT atom_id FROM stories WHERE id = ?", [target]).fetchone()
+    if target_row is None:
+        raise UsageError(f"story s{target}, which copy c{entry_id} was split from, no longer exists (pruned)")
+    db.execute("DELETE FROM split_entries WHERE entry_id = ?", [entry_id])
+    db.execute(
+        "UPDATE entries SET story_id = ?, match_rule = ?, match_score = NULL, match_copy_id = NULL WHERE id = ?",
+        [target, RULE_REJOINED, entry_id],
+    )
+    if not db.execute("SELECT 1 FROM entries WHERE story_id = ?", [split_story]).fetchone():
+        split_atom = db.execute("SELECT atom_id FROM stories WHERE id = ?", [split_story]).fetchone()[0]
+        db.execute("UPDATE OR IGNORE picks SET story_id = ? WHERE story_id = ?", [target, split_story])
+        db.execute("DELETE FROM stories WHERE id = ?", [split_story])
+        if split_atom in atom_id_choices(feed_url, key, original_id):
+            # The id had moved with the copy when it was split: it comes back with it.
+            db.execute("UPDATE stories SET atom_id = ? WHERE id = ?", [split_atom, target])
+    _refresh_story_times(db, target, now)
+    return target
+
+
+def _refresh_story_times(db: sqlite_utils.Database, story_id: int, now: dt.datetime) -> None:
+    db.execute(
+        """
+        UPDATE stories SET
+            published = (SELECT min(published) FROM entries WHERE story_id = stories.id),
+            updated = ?
+        WHERE id = ?
+        """,
+        [to_db_time(now), story_id],
+    )
+
+
+# --------------------------------------------------------------------------- retention
+
+
+def prune(
+    db: sqlite_utils.Database, now: dt.datetime, retention_days: float, keep_per_feed: int = 0,
+    band_days: float | None = None,
+) -> int:  # fmt: skip
+    """Delete stories older than the retention period, except picked ones and those holding one of
+    the newest `keep_per_feed` entries of a feed; leave tombstones so the next fetch does not bring
+    their copies back. Returns the number of stories pruned. The caller holds the transaction."""
+    cutoff = to_db_time(now - dt.timedelta(days=retention_days))
+    db.execute("DROP TABLE IF EXISTS temp.kept_entries")
+    db.execute(
+        """
+        CREATE TEMP TABLE kept_entries AS SELECT id FROM (
+            SELECT id, row_number() OVER (PARTITION BY feed_url ORDER BY published DESC, id DESC) AS n FROM entries
+        ) WHERE n <= ?
+        """,
+        [keep_per_feed],
+    )
+    old = [
+        r[0]
+        for r in db.execute(
+            """
+            SELECT s.id FROM stories s WHERE s.published < ?
+            AND NOT EXISTS (SELECT 1 FROM picks p WHERE p.story_id = s.id)
+            AND NOT EXISTS (SELECT 1 FROM entries e JOIN temp.kept_entries k ON k.id = e.id WHERE e.story_id = s.id)
+            """,
+            [cutoff],
+        ).fetchall()
+    ]
+    db.execute("DROP TABLE temp.kept_entries")
+    for chunk in chunks(old):
+        placeholders = ",".join("?" * len(chunk))
+        db.execute(
+            f"""
+            INSERT OR REPLACE INTO tombstones (feed_url, key, canonical_link, pruned_at)
+            SELECT feed_url, key, canonical_link, ? FROM entries WHERE story_id IN ({placeholders})
+            """,
+            [to_db_time(now), *chunk],
+        )
+        db.execute(
+            f"""
+            UPDATE feeds SET pruned = pruned + (
+                SELECT count(*) FROM entries e WHERE e.feed_url = feeds.url AND e.story_id IN ({placeholders}))
+            WHERE url IN (SELECT feed_url FROM entries WHERE story_id IN ({placeholders}))
+            """,
+            [*chunk, *chunk],
+        )
+        in_stories = f"(SELECT id FROM entries WHERE story_id IN ({placeholders}))"
+        db.execute(f"DELETE FROM entry_bands WHERE entry_id IN {in_stories}", chunk)
+        db.execute(f"DELETE FROM split_entries WHERE entry_id IN {in_stories}", chunk)
+        db.execute(f"DELETE FROM entries WHERE story_id IN ({placeholders})", chunk)
+        db.execute(f"DELETE FROM stories WHERE id IN ({placeholders})", chunk)
+    if band_days is not None:
+        # Text similarity only compares copies published within the dedupe window, so older
+        # copies' LSH bands are dead weight (42 rows a copy); links and hashes still match.
+        db.execute(
+            "DELETE FROM entry_bands WHERE entry_id IN (SELECT id FROM entries WHERE published < ?)",
+            [to_db_time(now - dt.timedelta(days=band_days))],
+        )
+    # A tombstone outlives its entry by another retention period: long enough for any feed to
+    # have dropped the item, short enough that the table stays small.
+    db.execute("DELETE FROM tombstones WHERE pruned_at < ?", [cutoff])
+    # The cycle log (one row a cycle: 100,000 a month at `every: 30s`) keeps what status needs: the
+    # last CYCLES_KEPT_DAYS days, and always the latest finished cycle.
+    db.execute(
+        """
+        DELETE FROM cycles WHERE started < ?
+        AND id != (SELECT coalesce(max(id), 0) FROM cycles WHERE finished IS NOT NULL)
+        """,
+        [to_db_time(now - dt.timedelta(days=min(retention_days, CYCLES_KEPT_DAYS)))],
+    )
+    return len(old)
