@@ -1,0 +1,110 @@
+"""The read side: StoryQuery filters and keyset pages, and reading from other threads (a web server)
+while a cycle writes the same database."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from pathlib import Path
+
+from aggregator.config import load_config
+from aggregator.cycle import run_cycle
+from aggregator.models import Pick, StoryQuery
+from aggregator.store import Store
+from conftest import FEED_DATA, feed_entry, write_config
+from feedserver import FeedServer
+
+FIXTURES = ["wordpress_rss2.xml", "blogger_atom.xml", "rss10_rdf.xml", "hindi.xml", "tamil.xml", "urdu_rtl.xml",
+            "no_guid.xml", "excerpt_only.xml", "windows1252.xml", "yoast_footer.xml"]  # fmt: skip
+
+
+def _setup(tmp_path: Path, feed_server: FeedServer, copies: int = 1) -> Path:
+    feeds = []
+    for n in range(copies):
+        for i, name in enumerate(FIXTURES):
+            url = feed_server.add(f"/{n}/{name}", FEED_DATA / name)
+            region, country, language = [("europe", "GB", "en"), ("asia", "IN", "hi"), ("asia", "PK", "ur")][i % 3]
+            if name == "urdu_rtl.xml":
+                region, country, language = "asia", "PK", "ur"
+            feeds.append(feed_entry(url, f"Party {n}-{i}", region=region, country=country, language=language))
+    return write_config(tmp_path, feeds, retention={"days": 36500})
+
+
+def test_reading_stories_from_other_threads_while_a_cycle_writes(tmp_path: Path, feed_server: FeedServer) -> None:
+    config = load_config(_setup(tmp_path, feed_server, copies=4))
+    done = threading.Event()
+    seen: dict[int, list[int]] = {0: [], 1: []}
+    errors: list[BaseException] = []
+    store = Store.open(config.database)  # one Store shared by the reader threads, as a web server would
+
+    def read(n: int) -> None:
+        try:
+            while not done.is_set():
+                page = store.stories(StoryQuery(limit=500))
+                assert all(s.copies for s in page.stories)
+                seen[n].append(len(page.stories))
+        except BaseException as exc:  # reported below, in the test's thread
+            errors.append(exc)
+
+    readers = [threading.Thread(target=read, args=(n,)) for n in range(2)]
+    for t in readers:
+        t.start()
+    try:
+        report = run_cycle(config, force_all=True)
+    finally:
+        done.set()
+        for t in readers:
+            t.join(10)
+    final = len(store.stories(StoryQuery(limit=500)).stories)
+    store.close()
+    assert not errors, errors
+    assert report.failed == 0 and report.new_entries > 0
+    for counts in seen.values():
+        assert len(counts) > 5, "the readers hardly ran during the cycle"
+        # Stories only arrive during a cycle (nothing is old enough to prune): each reader sees
+        # the count grow, from less than the final count to at most it.
+        assert counts == sorted(counts) and counts[-1] <= final
+    assert min(min(c) for c in seen.values()) < final, "no read overlapped the cycle's writes"
+
+
+def test_story_query_filters_combine_and_pages_do_not_overlap(tmp_path: Path, feed_server: FeedServer) -> None:
+    config = load_config(_setup(tmp_path, feed_server))
+    run_cycle(config, force_all=True)
+    with Store.open(config.database) as store:
+        everything = store.stories(StoryQuery(limit=1000)).stories
+        assert len(everything) >= 15
+        times = [(s.published, s.id) for s in everything]
+        assert times == sorted(times, reverse=True)
+
+        # Keyset pages of 7: together exactly the whole list, in order, no story twice.
+        paged, page = [], store.stories(StoryQuery(limit=7))
+        while True:
+            paged += page.stories
+            if page.next is None:
+                break
+            page = store.stories(StoryQuery(limit=7, after=page.next))
+        assert [s.id for s in paged] == [s.id for s in everything]
+
+        asia = store.stories(StoryQuery(limit=1000, region="asia")).stories
+        assert asia and all("asia" in s.regions for s in asia) and len(asia) < len(everything)
+        urdu = store.stories(StoryQuery(limit=1000, region="asia", language="ur")).stories
+        assert urdu and all(any(c.language.startswith("ur") for c in s.copies) for s in urdu)
+        assert store.stories(StoryQuery(limit=10, region="europe", country="PK")).stories == ()
+        pk = store.stories(StoryQuery(limit=1000, country="pk")).stories
+        assert {s.id for s in pk} == {s.id for s in urdu}
+
+        one = everything[3]
+        word = max(one.primary.title.split(), key=len)
+        found = store.stories(StoryQuery(limit=1000, search=word)).stories
+        assert one.id in {s.id for s in found} and len(found) < len(everything)
+
+        since = everything[5].published
+        recent = store.stories(StoryQuery(limit=1000, since=since)).stories
+        assert recent and all(s.published >= since for s in recent)
+
+        assert store.pick(Pick(one.id, "spew", "ana", dt.datetime(2026, 12, 1, tzinfo=dt.timezone.utc), "lead"))
+        picked = store.stories(StoryQuery(limit=10, picked=True)).stories
+        assert [s.id for s in picked] == [one.id] and picked[0].picks[0].note == "lead"
+        assert store.stories(StoryQuery(limit=10, picked=True, section="other")).stories == ()
+        not_picked = store.stories(StoryQuery(limit=1000, picked=False)).stories
+        assert len(not_picked) == len(everything) - 1
