@@ -33,7 +33,7 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
 _DURATION_UNITS = {None: 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 TOP_KEYS = {
-    "title", "base_url", "database", "output_dir", "max_entries", "retention_days",
+    "title", "base_url", "database", "output_dir", "max_entries", "max_stories_per_feed", "retention_days",
     "retention", "fetch", "polling", "dedupe", "schedule", "regions", "feeds",
 }  # fmt: skip
 FEED_KEYS = {
@@ -189,7 +189,10 @@ def config_from_dict(data: Any, path: Path) -> Config:
         check.problem("output_dir", f"{output_dir} exists and is not a directory")
     if database.is_dir():
         check.problem("database", f"{database} is a directory, not a database file")
-    max_entries = int(check.number("max_entries", data.get("max_entries"), 100, 1, integer=True))
+    max_entries = int(check.number("max_entries", data.get("max_entries"), Config.max_entries, 1, integer=True))
+    max_per_feed = int(
+        check.number("max_stories_per_feed", data.get("max_stories_per_feed"), Config.max_stories_per_feed, 1, True)
+    )
     retention_data = check.mapping("retention", data.get("retention"))
     check.unknown_keys("retention.", retention_data, RETENTION_KEYS)
     if "retention_days" in data and "days" in retention_data:
@@ -296,6 +299,7 @@ def config_from_dict(data: Any, path: Path) -> Config:
         regions=regions,
         feeds=tuple(feeds),
         max_entries=max_entries,
+        max_stories_per_feed=max_per_feed,
         retention_days=retention_days,
         retention_keep_per_feed=keep_per_feed,
         fetch=fetch,

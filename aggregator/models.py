@@ -72,6 +72,7 @@ class Config:
     regions: dict[str, str]
     feeds: tuple[FeedConfig, ...]
     max_entries: int = 100
+    max_stories_per_feed: int = 10  # of a published list's stories, while others wait for a slot
     retention_days: float = 365.0
     retention_keep_per_feed: int = 50  # the newest entries of each feed are kept whatever their age
     fetch: FetchSettings = field(default_factory=FetchSettings)
@@ -284,6 +285,9 @@ class StoryQuery:
     search: str | None = None  # words that must all occur (title or text)
     after: StoryCursor | None = None  # keyset pagination
     story_ids: tuple[int, ...] | None = None  # exactly these (still newest first)
+    # At most this many stories shown by one feed while other feeds' stories are left out (a
+    # flooding feed cannot fill a list); published lists only: such a query has no next page.
+    max_per_feed: int | None = None
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,11 @@ def _stories(store: Store, query: StoryQuery) -> list[Story]:
     return list(store.stories(query).stories)
 
 
+def _published_list(config: Config, limit: int | None = None, region: str | None = None) -> StoryQuery:
+    """A published list: the newest stories, no feed taking more than its share of the slots."""
+    return StoryQuery(limit=limit or config.max_entries, region=region, max_per_feed=config.max_stories_per_feed)
+
+
 def _combined_feed(config: Config, store: Store) -> list[OutputFile]:
     url = urljoin(config.base_url, "feed.atom")
     meta = atom.AtomFeedMeta(
@@ -57,7 +62,7 @@ def _combined_feed(config: Config, store: Store) -> list[OutputFile]:
     )  # fmt: skip
     return [
         OutputFile("feed.atom", atom.MEDIA_TYPE,
-                   lambda: atom.render_atom(meta, _stories(store, StoryQuery(limit=config.max_entries)), config))
+                   lambda: atom.render_atom(meta, _stories(store, _published_list(config)), config))
     ]  # fmt: skip
 
 
@@ -69,7 +74,7 @@ def _region_feeds(config: Config, store: Store) -> list[OutputFile]:
             id=url, title=f"{config.title}: {label}", subtitle=f"News from the sister parties in {label}",
             self_url=url, alternate_url=urljoin(config.base_url, f"#region-{slug}"),
         )  # fmt: skip
-        query = StoryQuery(limit=config.max_entries, region=slug)
+        query = _published_list(config, region=slug)
 
         def render(meta: atom.AtomFeedMeta = meta, query: StoryQuery = query) -> bytes:
             return atom.render_atom(meta, _stories(store, query), config)
@@ -110,7 +115,8 @@ def render_index(config: Config, stories_by_region: dict[str, list[Story]]) -> b
 def _index_page(config: Config, store: Store) -> list[OutputFile]:
     def render() -> bytes:
         by_region = {
-            slug: _stories(store, StoryQuery(limit=INDEX_STORIES_PER_REGION, region=slug)) for slug in config.regions
+            slug: _stories(store, _published_list(config, INDEX_STORIES_PER_REGION, region=slug))
+            for slug in config.regions
         }
         return render_index(config, by_region)
 

@@ -159,3 +159,29 @@ def _canonical_query(query: str) -> str:
     # Parameter order never selects a different article on the CMSes we read (WordPress ?p=, ?page_id=).
     kept.sort()
     return urlencode(kept, quote_via=quote, safe="-._~")
+
+
+def site_host(url: str | None) -> str | None:
+    """The host a URL belongs to for ownership, lower case and without "www."; None if none."""
+    if not url:
+        return None
+    try:
+        host = urlsplit(url.strip()).hostname
+    except ValueError:
+        return None
+    if not host:
+        return None
+    host = host.lower().rstrip(".")
+    return host[4:] if host.startswith("www.") else host
+
+
+def host_belongs_to(url: str | None, *owners: str | None) -> bool:
+    """True when `url` is on the host (or a subdomain) of any of the `owners` URLs."""
+    host = site_host(url)
+    if host is None:
+        return False
+    for owner in owners:
+        owner_host = site_host(owner)
+        if owner_host and (host == owner_host or host.endswith("." + owner_host)):
+            return True
+    return False

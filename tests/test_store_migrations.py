@@ -43,6 +43,7 @@ def test_a_database_from_the_first_schema_is_migrated_and_keeps_its_data(tmp_pat
         conn.execute("DROP TABLE editor_actions")
         conn.execute("DROP INDEX entries_feed_published")
         conn.execute("DROP INDEX stories_published_id")
+        conn.execute("DROP INDEX entries_original_id")
         conn.execute("ALTER TABLE stories ADD COLUMN picked INTEGER NOT NULL DEFAULT 0")
         conn.execute("ALTER TABLE split_entries DROP COLUMN split_from")
         conn.execute("ALTER TABLE split_entries DROP COLUMN split_by")

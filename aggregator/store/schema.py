@@ -182,6 +182,8 @@ def _m0003_picks_and_provenance(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE feeds ADD COLUMN pruned INTEGER NOT NULL DEFAULT 0")
     db.execute("CREATE INDEX entries_feed_published ON entries(feed_url, published)")
     db.execute("CREATE INDEX stories_published_id ON stories(published, id)")
+    # Read-time checks that an atom:id is claimed by one feed only.
+    db.execute("CREATE INDEX entries_original_id ON entries(original_id)")
 
 
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import replace
 from typing import Any
 
 import sqlite_utils
@@ -15,7 +16,7 @@ import sqlite_utils
 from ..errors import UsageError
 from ..models import Copy, MergeExplanation, Pick, Story, StoryCursor, StoryPage, StoryQuery
 from ..times import from_db_time, to_db_time
-from ..urls import canonical_url
+from ..urls import canonical_url, host_belongs_to
 from .entries import atom_id_choices, chunks, unused_atom_id
 
 ACTIVE_FEED = "f.in_config = 1 AND f.enabled = 1"
@@ -46,6 +47,44 @@ def _copy_conditions(query: StoryQuery) -> tuple[list[str], list[Any]]:
 
 def query_stories(db: sqlite_utils.Database, query: StoryQuery) -> StoryPage:
     """One page of the stories the query selects, newest first, and where the next page starts."""
+    if query.max_per_feed is not None:
+        return _query_sharing_slots(db, query, query.max_per_feed)
+    return _query_page(db, query)
+
+
+# How far past the list's length a capped query looks for other feeds' stories.
+_CAP_SCAN_FACTOR = 10
+
+
+def _query_sharing_slots(db: sqlite_utils.Database, query: StoryQuery, cap: int) -> StoryPage:
+    """The newest stories with no feed showing more than `cap` of them while other feeds' stories
+    wait; slots nobody else fills go back to the capped feeds, newest first."""
+    accepted: list[Story] = []
+    overflow: list[Story] = []
+    shown: dict[str, int] = {}
+    batch = replace(query, max_per_feed=None, limit=max(query.limit, 50))
+    scanned = 0
+    while len(accepted) < query.limit and scanned < query.limit * _CAP_SCAN_FACTOR:
+        page = _query_page(db, batch)
+        for story in page.stories:
+            owner = story.primary.feed_url
+            if shown.get(owner, 0) < cap:
+                shown[owner] = shown.get(owner, 0) + 1
+                accepted.append(story)
+                if len(accepted) == query.limit:
+                    break
+            else:
+                overflow.append(story)
+        scanned += len(page.stories)
+        if page.next is None:
+            break
+        batch = replace(batch, after=page.next)
+    chosen = accepted + overflow[: query.limit - len(accepted)]
+    chosen.sort(key=lambda s: (s.published, s.id), reverse=True)
+    return StoryPage(tuple(chosen), None)
+
+
+def _query_page(db: sqlite_utils.Database, query: StoryQuery) -> StoryPage:
     copy_where, params = _copy_conditions(query)
     where = [f"EXISTS (SELECT 1 FROM entries e JOIN feeds f ON f.url = e.feed_url WHERE e.story_id = s.id AND {' AND '.join(copy_where)})"]
     if query.picked is not None:
@@ -89,13 +128,28 @@ def load_stories(db: sqlite_utils.Database, ids: list[int]) -> list[Story]:
     picks: dict[int, list[Pick]] = {i: [] for i in ids}
     for chunk in chunks(ids):
         marks = ",".join("?" * len(chunk))
-        story_rows.update((r["id"], r) for r in db.query(f"SELECT * FROM stories WHERE id IN ({marks})", chunk))
+        story_rows.update(
+            (r["id"], r)
+            for r in db.query(
+                f"""
+                SELECT s.*,
+                       -- an atom:id that entries of two feeds carry is contested: it names neither
+                       (SELECT count(DISTINCT x.feed_url) FROM entries x WHERE x.original_id = s.atom_id) > 1
+                           AS contested
+                FROM stories s WHERE s.id IN ({marks})
+                """,
+                chunk,
+            )
+        )
         for r in db.query(
             f"""
             SELECT e.*, f.name AS feed_name, COALESCE(f.site, f.feed_link) AS feed_site, f.region, f.country,
                    f.language AS feed_language, f.last_changed AS feed_updated,
-                   -- an id two configured feeds both claim identifies neither: use their URLs
+                   -- an id two configured feeds both claim identifies neither, and one that names
+                   -- another configured feed (its URL or site) is that feed's: use the URLs
                    CASE WHEN (SELECT count(*) FROM feeds g WHERE g.feed_id = f.feed_id AND g.in_config = 1) = 1
+                         AND NOT EXISTS (SELECT 1 FROM feeds h WHERE h.in_config = 1 AND h.url != f.url
+                                         AND (h.url = f.feed_id OR h.site = f.feed_id))
                         THEN f.feed_id END AS feed_id
             FROM entries e JOIN feeds f ON f.url = e.feed_url
             WHERE e.story_id IN ({marks}) AND {ACTIVE_FEED}
@@ -116,12 +170,34 @@ def load_stories(db: sqlite_utils.Database, ids: list[int]) -> list[Story]:
                 id=story_id,
                 published=dt.datetime.fromisoformat(row["published"]),
                 updated=dt.datetime.fromisoformat(row["updated"]),
-                copies=tuple(copies[story_id]),
-                atom_id=row["atom_id"],
+                copies=tuple(owners_first(copies[story_id])),
+                atom_id=f"urn:aggregator:story:{story_id}" if row["contested"] else row["atom_id"],
                 picks=tuple(picks[story_id]),
             )
         )
     return result
+
+
+def owns_link(copy: Copy) -> bool:
+    return host_belongs_to(copy.link, copy.feed_site, copy.feed_url)
+
+
+def owners_first(copies: list[Copy]) -> list[Copy]:
+    """The copies in the order shown: earliest first, except that a copy linking to an article on
+    another copy's own site never comes before that copy. A party that republishes (or forges,
+    with an earlier date) another party's article cannot take over its title, text and byline."""
+    if len(copies) < 2:
+        return copies
+    owner_sites = [c for c in copies if owns_link(c)]
+    if not owner_sites:
+        return copies
+
+    def borrowed(c: Copy) -> bool:
+        return not owns_link(c) and any(
+            o is not c and host_belongs_to(c.link, o.feed_site, o.feed_url) for o in owner_sites
+        )
+
+    return sorted(copies, key=lambda c: (borrowed(c), c.published, c.id))
 
 
 def _copy_from_row(r: dict[str, Any]) -> Copy:
