@@ -18,22 +18,24 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from . import dedupe, polling, user_agent_for
-from .fetch import iter_fetch
-from .ingest import PreparedFeed, parse_and_prepare
+from typing import TYPE_CHECKING
+
+from . import polling, user_agent_for
 from .lock import CycleLock
-from .models import Config, CycleReport, FeedConfig, FeedState, FeedStatus, FetchRequest, FetchResult, ParseError
-from .publish import publish
+from .models import Config, CycleReport, FeedConfig, FeedState, FetchRequest, FetchResult, ParseError
 from .store import Store
 from .times import utcnow
-from .update import FeedOutcome, ReadBody, failed_read, parse_needed, store_result
+
+if TYPE_CHECKING:  # a cycle with nothing due loads neither the fetcher, the parser nor feedgen
+    from .ingest import PreparedFeed
+    from .update import FeedOutcome, ReadBody
 
 log = logging.getLogger("aggregator.cycle")
 
 # Below this many bodies to parse, starting worker processes costs more than it saves.
 PARSE_POOL_MIN_FEEDS = 4
 
-ProgressCallback = Callable[[FeedOutcome], None]
+ProgressCallback = Callable[["FeedOutcome"], None]
 
 
 def select_due(
@@ -112,7 +114,9 @@ def _run_locked(
     )
     if report.pruned_stories:
         log.info("pruned %d stories older than %g days", report.pruned_stories, config.retention_days)
-    report.changed_outputs = tuple(publish(config, store).changed)
+    from .publish import publish_if_changed
+
+    report.changed_outputs = tuple(publish_if_changed(config, store).changed)
     report.seconds = round(time.monotonic() - started, 3)
     store.finish_cycle(cycle_id, clock(), report)
     return report
@@ -130,6 +134,10 @@ async def _fetch_parse_store(
     clock: Callable[[], dt.datetime],
 ) -> None:
     """Fetch the due feeds concurrently; as each answers, parse it in the pool and store it."""
+    from . import dedupe
+    from .fetch import iter_fetch
+    from .update import store_result
+
     feeds = {f.url: f for f in due}
     requests = [
         FetchRequest(
@@ -175,6 +183,8 @@ async def _read_in_pool(
     parser: "FeedParserPool", feed: FeedConfig, state: FeedState, result: FetchResult, now: dt.datetime
 ) -> ReadBody:
     """update.read_body, with the parse (the costly part) on the pool's processes."""
+    from .update import ReadBody, failed_read, parse_needed
+
     digest, needed = parse_needed(state, result)
     if not needed or result.body is None:
         return ReadBody(digest=digest)
@@ -185,7 +195,7 @@ async def _read_in_pool(
     return ReadBody(digest=digest, prepared=prepared)
 
 
-def _log_outcome(outcome: FeedOutcome) -> None:
+def _log_outcome(outcome: "FeedOutcome") -> None:
     feed, error = outcome.feed, outcome.error
     log.info(
         "%s %s: %s%s, %d new, %d updated, %.2fs",
@@ -222,9 +232,11 @@ class FeedParserPool:
     (killed for memory by a hostile feed) costs that one feed: the broken pool is replaced, and the
     rest of the cycle goes on."""
 
-    def __init__(self, feed_count: int, parse: Callable[..., PreparedFeed] = parse_and_prepare) -> None:
+    def __init__(self, feed_count: int, parse: Callable[..., PreparedFeed] | None = None) -> None:
+        from .ingest import parse_and_prepare
+
         self._feed_count = feed_count
-        self._parse = parse
+        self._parse = parse or parse_and_prepare
         self._pool = _parse_pool(feed_count)
 
     async def parse(self, *args: Any) -> PreparedFeed:
@@ -252,7 +264,7 @@ def _parse_pool(feed_count: int) -> concurrent.futures.Executor | None:
     )
 
 
-def _count(report: CycleReport, outcome: FeedOutcome) -> None:
+def _count(report: CycleReport, outcome: "FeedOutcome") -> None:
     if outcome.status == "ok":
         report.ok += 1
     elif outcome.status == "unchanged":

@@ -24,7 +24,6 @@ from .models import (
     ParsedEntry,
     ParsedFeed,
 )
-from .parse import parse_feed
 from .urls import is_republishable_id
 
 UNTITLED = "(untitled)"
@@ -94,6 +93,8 @@ def parse_and_prepare(
     body: bytes, headers: Mapping[str, str], url: str, feed_language: str, now: dt.datetime
 ) -> PreparedFeed:
     """The parse workers' job: parse_feed, then prepare_feed. Raises ParseError."""
+    from .parse import parse_feed
+
     return prepare_feed(parse_feed(body, headers, url), feed_language, now)
 
 

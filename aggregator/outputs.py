@@ -6,20 +6,24 @@ Rendering only reads the store (story queries); writing the files is publish.py'
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
-import jinja2
-
-from . import __version__, atom
+from . import __version__
 from .models import Config, Story, StoryQuery
-from .sanitize import clean_text
 from .opml import sources_opml
+from .sanitize import clean_text
 from .store import Store
+
+if TYPE_CHECKING:
+    import jinja2
 
 # How many stories per region the HTML page shows.
 INDEX_STORIES_PER_REGION = 20
+ATOM_MEDIA_TYPE = "application/atom+xml"
 HTML_MEDIA_TYPE = "text/html; charset=utf-8"
 OPML_MEDIA_TYPE = "text/x-opml; charset=utf-8"
 
@@ -54,44 +58,47 @@ def _published_list(config: Config, limit: int | None = None, region: str | None
     return StoryQuery(limit=limit or config.max_entries, region=region, max_per_feed=config.max_stories_per_feed)
 
 
+def _atom_file(config: Config, store: Store, path: str, query: StoryQuery, title: str, subtitle: str,
+               alternate_url: str) -> OutputFile:  # fmt: skip
+    def render() -> bytes:
+        from . import atom  # feedgen is loaded only when a feed is rendered
+
+        url = urljoin(config.base_url, path)
+        meta = atom.AtomFeedMeta(id=url, title=title, subtitle=subtitle, self_url=url, alternate_url=alternate_url)
+        return atom.render_atom(meta, _stories(store, query), config)
+
+    return OutputFile(path, ATOM_MEDIA_TYPE, render)
+
+
 def _combined_feed(config: Config, store: Store) -> list[OutputFile]:
-    url = urljoin(config.base_url, "feed.atom")
-    meta = atom.AtomFeedMeta(
-        id=url, title=config.title, subtitle="News from the sister parties, all regions",
-        self_url=url, alternate_url=config.base_url,
-    )  # fmt: skip
     return [
-        OutputFile("feed.atom", atom.MEDIA_TYPE,
-                   lambda: atom.render_atom(meta, _stories(store, _published_list(config)), config))
+        _atom_file(config, store, "feed.atom", _published_list(config), config.title,
+                   "News from the sister parties, all regions", config.base_url)
     ]  # fmt: skip
 
 
 def _region_feeds(config: Config, store: Store) -> list[OutputFile]:
-    files = []
-    for slug, label in config.regions.items():
-        url = urljoin(config.base_url, f"regions/{slug}.atom")
-        meta = atom.AtomFeedMeta(
-            id=url, title=f"{config.title}: {label}", subtitle=f"News from the sister parties in {label}",
-            self_url=url, alternate_url=urljoin(config.base_url, f"#region-{slug}"),
-        )  # fmt: skip
-        query = _published_list(config, region=slug)
-
-        def render(meta: atom.AtomFeedMeta = meta, query: StoryQuery = query) -> bytes:
-            return atom.render_atom(meta, _stories(store, query), config)
-
-        files.append(OutputFile(f"regions/{slug}.atom", atom.MEDIA_TYPE, render))
-    return files
+    return [
+        _atom_file(config, store, f"regions/{slug}.atom", _published_list(config, region=slug),
+                   f"{config.title}: {label}", f"News from the sister parties in {label}",
+                   urljoin(config.base_url, f"#region-{slug}"))
+        for slug, label in config.regions.items()
+    ]  # fmt: skip
 
 
 # --------------------------------------------------------------------------- HTML page
 
 
-_templates = jinja2.Environment(
-    loader=jinja2.PackageLoader("aggregator", "templates"),
-    autoescape=jinja2.select_autoescape(["html", "xml"]),
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
+@functools.cache
+def _templates() -> "jinja2.Environment":
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("aggregator", "templates"),
+        autoescape=jinja2.select_autoescape(["html", "xml"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
 
 
 def _plain_snippet(html_text: str, limit: int = 280) -> str:
@@ -100,7 +107,7 @@ def _plain_snippet(html_text: str, limit: int = 280) -> str:
 
 
 def render_index(config: Config, stories_by_region: dict[str, list[Story]]) -> bytes:
-    template = _templates.get_template("index.html")
+    template = _templates().get_template("index.html")
     newest = max((s.updated for stories in stories_by_region.values() for s in stories), default=None)
     page = template.render(
         config=config,
@@ -131,8 +138,8 @@ def _sources(config: Config, store: Store) -> list[OutputFile]:
 
 
 OUTPUTS: list[Output] = [
-    Output("combined feed", atom.MEDIA_TYPE, _combined_feed),
-    Output("region feeds", atom.MEDIA_TYPE, _region_feeds),
+    Output("combined feed", ATOM_MEDIA_TYPE, _combined_feed),
+    Output("region feeds", ATOM_MEDIA_TYPE, _region_feeds),
     Output("HTML page", HTML_MEDIA_TYPE, _index_page),
     Output("sources OPML", OPML_MEDIA_TYPE, _sources),
 ]

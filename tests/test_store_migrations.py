@@ -41,6 +41,7 @@ def test_a_database_from_the_first_schema_is_migrated_and_keeps_its_data(tmp_pat
         # (undo 0003)
         conn.execute("DROP TABLE picks")
         conn.execute("DROP TABLE editor_actions")
+        conn.execute("DROP TABLE meta")
         conn.execute("DROP INDEX entries_feed_published")
         conn.execute("DROP INDEX stories_published_id")
         conn.execute("DROP INDEX entries_original_id")

@@ -15,10 +15,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-import sqlite_utils
+from typing import TYPE_CHECKING
 
-from .. import dedupe
-from ..ingest import FeedPlan, LookupKeys, StoredEntry, Tombstones
 from ..models import (
     CycleRecord,
     CycleReport,
@@ -33,8 +31,12 @@ from ..models import (
 )
 from ..times import utcnow
 from . import cycles, entries, feeds, picks, schema, stories
-from .connection import Connections, StoreError
+from .connection import Connections, Database, StoreError
 from .entries import UpdateCounts
+
+if TYPE_CHECKING:  # imported by what writes feeds; a command that only reads never loads them
+    from .. import dedupe
+    from ..ingest import FeedPlan, LookupKeys, StoredEntry, Tombstones
 
 __all__ = ["Store", "StoreError", "UpdateCounts"]
 
@@ -71,7 +73,7 @@ class Store:
         return cls(connections)
 
     @property
-    def db(self) -> sqlite_utils.Database:
+    def db(self) -> Database:
         """This thread's connection (for tests and one-off maintenance; the methods below are the API)."""
         return self._connections.db
 
@@ -177,6 +179,17 @@ class Store:
 
     def story_picks(self, story_id: int) -> list[Pick]:
         return picks.story_picks(self.db, story_id)
+
+    def content_signature(self) -> str:
+        return stories.content_signature(self.db)
+
+    def meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+        return str(row[0]) if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._connections.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", [key, value])
 
     # ------------------------------------------------------------------ retention and cycles
     def prune(

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-import sqlite_utils
+from typing import Any
 
 from ..errors import AggregatorError
 
@@ -21,6 +21,29 @@ class StoreError(AggregatorError):
     """The database cannot be opened or used (a message for the operator, not a bug)."""
 
     operational = True
+
+
+class Database:
+    """One sqlite3 connection with the three calls the store needs: rows as dicts (`query`),
+    plain `execute`, and the connection itself (`conn`, for executemany).
+
+    sqlite-utils (with numpy, which it imports) costs a cycle with nothing to do more than the
+    whole rest of it; it is loaded only to run migrations (schema.py)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+        return self.conn.execute(sql, params)
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> Iterator[dict[str, Any]]:
+        cursor = self.conn.execute(sql, params)
+        names = [d[0] for d in cursor.description or ()]
+        for row in cursor:
+            yield dict(zip(names, row))
+
+    def table_names(self) -> list[str]:
+        return [r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
 
 
 class Connections:
@@ -56,10 +79,10 @@ class Connections:
         return conn
 
     @property
-    def db(self) -> sqlite_utils.Database:
-        db: sqlite_utils.Database | None = getattr(self._local, "db", None)
+    def db(self) -> Database:
+        db: Database | None = getattr(self._local, "db", None)
         if db is None:
-            db = sqlite_utils.Database(self._connect())
+            db = Database(self._connect())
             self._local.db = db
             self._local.depth = 0
         return db
@@ -75,7 +98,7 @@ class Connections:
         self._local = threading.local()
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite_utils.Database]:
+    def transaction(self) -> Iterator[Database]:
         """A write transaction (BEGIN IMMEDIATE) on this thread's connection; nested calls join
         the outer one."""
         db = self.db

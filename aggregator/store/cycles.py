@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 
-import sqlite_utils
-
 from ..models import CycleRecord, CycleReport
 from ..times import to_db_time
+from .connection import Database
 
 
-def start_cycle(db: sqlite_utils.Database, now: dt.datetime) -> int:
+def start_cycle(db: Database, now: dt.datetime) -> int:
     cursor = db.execute("INSERT INTO cycles (started) VALUES (?)", [to_db_time(now)])
     return int(cursor.lastrowid or 0)
 
 
-def finish_cycle(db: sqlite_utils.Database, cycle_id: int, now: dt.datetime, report: CycleReport) -> None:
+def finish_cycle(db: Database, cycle_id: int, now: dt.datetime, report: CycleReport) -> None:
     db.execute(
         """
         UPDATE cycles SET finished = ?, ok = ?, not_modified = ?, unchanged = ?, failed = ?, skipped = ?,
@@ -30,7 +29,7 @@ def finish_cycle(db: sqlite_utils.Database, cycle_id: int, now: dt.datetime, rep
     )  # fmt: skip
 
 
-def last_finished_cycle(db: sqlite_utils.Database) -> CycleRecord | None:
+def last_finished_cycle(db: Database) -> CycleRecord | None:
     row = next(iter(db.query("SELECT * FROM cycles WHERE finished IS NOT NULL ORDER BY id DESC LIMIT 1")), None)
     if row is None:
         return None

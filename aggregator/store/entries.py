@@ -11,14 +11,16 @@ import hashlib
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import sqlite_utils
 
-from .. import dedupe
-from ..ingest import FeedPlan, InsertEntry, LookupKeys, StoredEntry, Tombstones, UpdateEntry
 from ..times import to_db_time
 from ..urls import is_republishable_id
+from .connection import Database
+
+if TYPE_CHECKING:  # the decider's types; at run time they are imported where rows become them
+    from .. import dedupe
+    from ..ingest import FeedPlan, InsertEntry, LookupKeys, StoredEntry, Tombstones, UpdateEntry
 
 _CHUNK = 500  # bound on the ? placeholders of one statement
 
@@ -35,8 +37,9 @@ def chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
         yield items[i : i + size]
 
 
-def stored_entries(db: sqlite_utils.Database, feed_url: str, wanted: LookupKeys) -> list[StoredEntry]:
+def stored_entries(db: Database, feed_url: str, wanted: LookupKeys) -> list[StoredEntry]:
     """This feed's stored entries with any of the wanted keys, links or content hashes."""
+    from ..ingest import StoredEntry
     rows: dict[int, StoredEntry] = {}
     for column, values in (
         ("key", wanted.keys), ("canonical_link", wanted.links), ("content_hash", wanted.content_hashes),
@@ -56,7 +59,8 @@ def stored_entries(db: sqlite_utils.Database, feed_url: str, wanted: LookupKeys)
     return list(rows.values())
 
 
-def tombstones(db: sqlite_utils.Database, feed_url: str, wanted: LookupKeys) -> Tombstones:
+def tombstones(db: Database, feed_url: str, wanted: LookupKeys) -> Tombstones:
+    from ..ingest import Tombstones
     keys: set[str] = set()
     links: set[str] = set()
     for column, values, found in (("key", wanted.keys, keys), ("canonical_link", wanted.links, links)):
@@ -71,7 +75,7 @@ def tombstones(db: sqlite_utils.Database, feed_url: str, wanted: LookupKeys) -> 
     return Tombstones(frozenset(keys), frozenset(links))
 
 
-def apply_entries(db: sqlite_utils.Database, plan: FeedPlan, matcher: dedupe.StoryMatcher) -> UpdateCounts:
+def apply_entries(db: Database, plan: FeedPlan, matcher: dedupe.StoryMatcher) -> UpdateCounts:
     """Write the plan's entry intents. The caller holds the write transaction."""
     counts = UpdateCounts()
     now = to_db_time(plan.now)
@@ -89,7 +93,8 @@ def apply_entries(db: sqlite_utils.Database, plan: FeedPlan, matcher: dedupe.Sto
     return counts
 
 
-def _update_entry(db: sqlite_utils.Database, u: UpdateEntry, now: dt.datetime) -> None:
+def _update_entry(db: Database, u: UpdateEntry, now: dt.datetime) -> None:
+    from .. import dedupe
     entry, fp = u.prepared.entry, u.prepared.fingerprint
     db.execute(
         """
@@ -112,8 +117,10 @@ def _update_entry(db: sqlite_utils.Database, u: UpdateEntry, now: dt.datetime) -
 
 
 def _insert_entry(
-    db: sqlite_utils.Database, feed_url: str, insert: InsertEntry, now: dt.datetime, matcher: dedupe.StoryMatcher
+    db: Database, feed_url: str, insert: InsertEntry, now: dt.datetime, matcher: dedupe.StoryMatcher
 ) -> int:
+    from .. import dedupe
+
     entry, fp = insert.prepared.entry, insert.prepared.fingerprint
     published, updated = insert.published, insert.updated
     match = matcher.match(fp, feed_url, candidates(db, fp, feed_url))
@@ -167,7 +174,7 @@ def atom_id_choices(feed_url: str, key: str, original_id: str | None) -> list[st
     return choices
 
 
-def unused_atom_id(db: sqlite_utils.Database, feed_url: str, key: str, original_id: str | None, fallback: str) -> str:
+def unused_atom_id(db: Database, feed_url: str, key: str, original_id: str | None, fallback: str) -> str:
     for candidate in atom_id_choices(feed_url, key, original_id):
         if not db.execute("SELECT 1 FROM stories WHERE atom_id = ?", [candidate]).fetchone():
             return candidate
@@ -178,7 +185,7 @@ def digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
-def _index_bands(db: sqlite_utils.Database, entry_id: int, fp: dedupe.Fingerprint) -> None:
+def _index_bands(db: Database, entry_id: int, fp: dedupe.Fingerprint) -> None:
     db.execute("DELETE FROM entry_bands WHERE entry_id = ?", [entry_id])
     if fp.band_keys:
         db.conn.executemany(
@@ -187,11 +194,13 @@ def _index_bands(db: sqlite_utils.Database, entry_id: int, fp: dedupe.Fingerprin
         )
 
 
-def candidates(db: sqlite_utils.Database, fp: dedupe.Fingerprint, feed_url: str) -> list[dedupe.Candidate]:
+def candidates(db: Database, fp: dedupe.Fingerprint, feed_url: str) -> list[dedupe.Candidate]:
     """Stored copies that could be the same story (same link, same content, same title and
     opening, or a shared LSH band), widened to every copy of their stories so the matcher can
     refuse a story whole. Stories that already hold a copy from this feed are left out: entry
     identity has already said this entry is not that copy, so it is another article."""
+    from .. import dedupe
+
     ids: set[int] = set()
     if fp.canonical_link:
         ids.update(r[0] for r in db.execute("SELECT id FROM entries WHERE canonical_link = ?", [fp.canonical_link]))

@@ -9,15 +9,14 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-import sqlite_utils
-
 from ..models import FeedConfig, FeedHealth, FeedState
 from ..times import from_db_time, to_db_time
+from .connection import Database
 
 RECENT_ENTRY_TIMES = 20  # entries per feed whose gaps give its posting rate
 
 
-def sync_feeds(db: sqlite_utils.Database, feeds: Sequence[FeedConfig], now: dt.datetime) -> None:
+def sync_feeds(db: Database, feeds: Sequence[FeedConfig], now: dt.datetime) -> None:
     """Mirror the config's feeds (names, regions...) into the database, keeping fetch state."""
     db.conn.executemany(
         """
@@ -62,7 +61,7 @@ def _state_from_row(row: dict[str, Any], recent: tuple[dt.datetime, ...]) -> Fee
     )
 
 
-def feed_states(db: sqlite_utils.Database) -> dict[str, FeedState]:
+def feed_states(db: Database) -> dict[str, FeedState]:
     """Every configured feed's fetch state, with the times of its newest entries."""
     recent: dict[str, list[dt.datetime]] = {}
     for url, published in db.execute(
@@ -81,7 +80,7 @@ def feed_states(db: sqlite_utils.Database) -> dict[str, FeedState]:
     }
 
 
-def write_state(db: sqlite_utils.Database, state: FeedState) -> None:
+def write_state(db: Database, state: FeedState) -> None:
     db.execute(
         """
         UPDATE feeds SET etag = ?, last_modified = ?, body_hash = ?, http_status = ?, last_status = ?,
@@ -100,7 +99,7 @@ def write_state(db: sqlite_utils.Database, state: FeedState) -> None:
     )  # fmt: skip
 
 
-def feed_health(db: sqlite_utils.Database) -> list[FeedHealth]:
+def feed_health(db: Database) -> list[FeedHealth]:
     rows = db.query(
         """
         SELECT f.*, (SELECT count(*) FROM entries e WHERE e.feed_url = f.url) AS entry_count

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-import sqlite_utils
-
 from ..models import Pick
 from ..times import to_db_time
 from .stories import _pick_from_row
+from .connection import Database
 
 
-def set_pick(db: sqlite_utils.Database, pick: Pick) -> bool:
+def set_pick(db: Database, pick: Pick) -> bool:
     """Record (or replace) a pick; False when there is no such story."""
     if not db.execute("SELECT 1 FROM stories WHERE id = ?", [pick.story_id]).fetchone():
         return False
@@ -30,11 +29,11 @@ def set_pick(db: sqlite_utils.Database, pick: Pick) -> bool:
     return True
 
 
-def remove_pick(db: sqlite_utils.Database, story_id: int, section: str) -> bool:
+def remove_pick(db: Database, story_id: int, section: str) -> bool:
     return db.execute("DELETE FROM picks WHERE story_id = ? AND section = ?", [story_id, section]).rowcount > 0
 
 
-def picks(db: sqlite_utils.Database, section: str | None = None, limit: int = 100) -> list[Pick]:
+def picks(db: Database, section: str | None = None, limit: int = 100) -> list[Pick]:
     """The newest picks first, of one section or of all."""
     where, params = ("WHERE section = ?", [section]) if section is not None else ("", [])
     return [
@@ -43,12 +42,12 @@ def picks(db: sqlite_utils.Database, section: str | None = None, limit: int = 10
     ]
 
 
-def story_picks(db: sqlite_utils.Database, story_id: int) -> list[Pick]:
+def story_picks(db: Database, story_id: int) -> list[Pick]:
     return [_pick_from_row(r) for r in db.query("SELECT * FROM picks WHERE story_id = ? ORDER BY picked_at", [story_id])]
 
 
 def log_action(
-    db: sqlite_utils.Database, at: dt.datetime, editor: str, action: str,
+    db: Database, at: dt.datetime, editor: str, action: str,
     story_id: int | None = None, copy_id: int | None = None, detail: str | None = None,
 ) -> None:  # fmt: skip
     db.execute(

@@ -9,10 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from ..times import to_db_time, utcnow
-from .connection import Connections, StoreError
+from .connection import Connections, Database, StoreError
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 SCHEMA_VERSION_TABLE = "schema_migrations"
 
@@ -182,6 +185,7 @@ def _m0003_picks_and_provenance(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE feeds ADD COLUMN pruned INTEGER NOT NULL DEFAULT 0")
     db.execute("CREATE INDEX entries_feed_published ON entries(feed_url, published)")
     db.execute("CREATE INDEX stories_published_id ON stories(published, id)")
+    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
     # Read-time checks that an atom:id is claimed by one feed only.
     db.execute("CREATE INDEX entries_original_id ON entries(original_id)")
 
@@ -193,8 +197,8 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
 ]
 
 
-def _applied(db: sqlite_utils.Database, path: Path) -> set[str]:
-    if not db[SCHEMA_VERSION_TABLE].exists():
+def _applied(db: Database, path: Path) -> set[str]:
+    if SCHEMA_VERSION_TABLE not in db.table_names():
         return set()
     applied = {str(row["name"]) for row in db.query(f"SELECT name FROM {SCHEMA_VERSION_TABLE}")}
     unknown = applied - {name for name, _ in MIGRATIONS}
@@ -213,7 +217,11 @@ def migrate(connections: Connections) -> None:
     applied = _applied(db, path)
     if not applied and db.table_names():
         raise StoreError(f"{path} is an SQLite database of another program, not an aggregator database")
-    if not db[SCHEMA_VERSION_TABLE].exists():
+    if all(name in applied for name, _ in MIGRATIONS):
+        return
+    import sqlite_utils  # only for schema work: see connection.Database
+
+    if SCHEMA_VERSION_TABLE not in db.table_names():
         db.execute(
             f"CREATE TABLE IF NOT EXISTS {SCHEMA_VERSION_TABLE} (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
         )
@@ -225,7 +233,7 @@ def migrate(connections: Connections) -> None:
             # may have applied it since we looked: BEGIN IMMEDIATE serialises us behind it.
             if db.execute(f"SELECT 1 FROM {SCHEMA_VERSION_TABLE} WHERE name = ?", [name]).fetchone():
                 continue
-            migration(db)
+            migration(sqlite_utils.Database(db.conn))
             db.execute(
                 f"INSERT INTO {SCHEMA_VERSION_TABLE} (name, applied_at) VALUES (?, ?)",
                 [name, to_db_time(utcnow())],

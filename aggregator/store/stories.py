@@ -7,17 +7,17 @@ The read side that the publisher, the CLI and the web app share; no rendering he
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from dataclasses import replace
 from typing import Any
-
-import sqlite_utils
 
 from ..errors import UsageError
 from ..models import Copy, MergeExplanation, Pick, Story, StoryCursor, StoryPage, StoryQuery
 from ..times import from_db_time, to_db_time
 from ..urls import canonical_url, host_belongs_to
 from .entries import atom_id_choices, chunks, unused_atom_id
+from .connection import Database
 
 ACTIVE_FEED = "f.in_config = 1 AND f.enabled = 1"
 CYCLES_KEPT_DAYS = 30
@@ -45,7 +45,7 @@ def _copy_conditions(query: StoryQuery) -> tuple[list[str], list[Any]]:
     return where, params
 
 
-def query_stories(db: sqlite_utils.Database, query: StoryQuery) -> StoryPage:
+def query_stories(db: Database, query: StoryQuery) -> StoryPage:
     """One page of the stories the query selects, newest first, and where the next page starts."""
     if query.max_per_feed is not None:
         return _query_sharing_slots(db, query, query.max_per_feed)
@@ -56,7 +56,7 @@ def query_stories(db: sqlite_utils.Database, query: StoryQuery) -> StoryPage:
 _CAP_SCAN_FACTOR = 10
 
 
-def _query_sharing_slots(db: sqlite_utils.Database, query: StoryQuery, cap: int) -> StoryPage:
+def _query_sharing_slots(db: Database, query: StoryQuery, cap: int) -> StoryPage:
     """The newest stories with no feed showing more than `cap` of them while other feeds' stories
     wait; slots nobody else fills go back to the capped feeds, newest first."""
     accepted: list[Story] = []
@@ -84,7 +84,7 @@ def _query_sharing_slots(db: sqlite_utils.Database, query: StoryQuery, cap: int)
     return StoryPage(tuple(chosen), None)
 
 
-def _query_page(db: sqlite_utils.Database, query: StoryQuery) -> StoryPage:
+def _query_page(db: Database, query: StoryQuery) -> StoryPage:
     copy_where, params = _copy_conditions(query)
     where = [f"EXISTS (SELECT 1 FROM entries e JOIN feeds f ON f.url = e.feed_url WHERE e.story_id = s.id AND {' AND '.join(copy_where)})"]
     if query.picked is not None:
@@ -119,7 +119,7 @@ def _query_page(db: sqlite_utils.Database, query: StoryQuery) -> StoryPage:
     return StoryPage(tuple(stories), cursor)
 
 
-def load_stories(db: sqlite_utils.Database, ids: list[int]) -> list[Story]:
+def load_stories(db: Database, ids: list[int]) -> list[Story]:
     """These stories in this order, each with its active copies (earliest first) and picks."""
     if not ids:
         return []
@@ -234,7 +234,7 @@ def _pick_from_row(r: dict[str, Any]) -> Pick:
     )  # fmt: skip
 
 
-def explain_story(db: sqlite_utils.Database, story_id: int) -> list[MergeExplanation]:
+def explain_story(db: Database, story_id: int) -> list[MergeExplanation]:
     return [
         MergeExplanation(
             copy_id=r["id"],
@@ -259,7 +259,7 @@ def explain_story(db: sqlite_utils.Database, story_id: int) -> list[MergeExplana
     ]
 
 
-def stories_with_link(db: sqlite_utils.Database, url: str) -> list[int]:
+def stories_with_link(db: Database, url: str) -> list[int]:
     """The stories holding a copy whose article URL is `url` (compared canonically)."""
     key = canonical_url(url)
     rows = db.query(
@@ -268,7 +268,7 @@ def stories_with_link(db: sqlite_utils.Database, url: str) -> list[int]:
     return [r["story_id"] for r in rows]
 
 
-def story_of_copy(db: sqlite_utils.Database, copy_id: int) -> int | None:
+def story_of_copy(db: Database, copy_id: int) -> int | None:
     row = db.execute("SELECT story_id FROM entries WHERE id = ?", [copy_id]).fetchone()
     return int(row[0]) if row else None
 
@@ -276,7 +276,7 @@ def story_of_copy(db: sqlite_utils.Database, copy_id: int) -> int | None:
 # --------------------------------------------------------------------------- editors' corrections
 
 
-def unmerge(db: sqlite_utils.Database, entry_id: int, now: dt.datetime, editor: str) -> int:
+def unmerge(db: Database, entry_id: int, now: dt.datetime, editor: str) -> int:
     """Split a copy out of its story into a story of its own; it is never merged automatically
     again. Returns the new story's id. The Atom id goes with the copy it was made from, so no
     reader sees either article announced as new under the other's id. The caller holds the
@@ -318,7 +318,7 @@ def unmerge(db: sqlite_utils.Database, entry_id: int, now: dt.datetime, editor: 
     return new_story
 
 
-def undo_unmerge(db: sqlite_utils.Database, entry_id: int, now: dt.datetime) -> int:
+def undo_unmerge(db: Database, entry_id: int, now: dt.datetime) -> int:
     """Put a split-out copy back into the story it was split from; returns that story's id.
     Raises KeyError for no such copy, UsageError when it was never split or its story is gone."""
     row = db.execute("SELECT story_id, feed_url, key, original_id FROM entries WHERE id = ?", [entry_id]).fetchone()
@@ -348,7 +348,7 @@ def undo_unmerge(db: sqlite_utils.Database, entry_id: int, now: dt.datetime) -> 
     return target
 
 
-def _refresh_story_times(db: sqlite_utils.Database, story_id: int, now: dt.datetime) -> None:
+def _refresh_story_times(db: Database, story_id: int, now: dt.datetime) -> None:
     db.execute(
         """
         UPDATE stories SET
@@ -364,7 +364,7 @@ def _refresh_story_times(db: sqlite_utils.Database, story_id: int, now: dt.datet
 
 
 def prune(
-    db: sqlite_utils.Database, now: dt.datetime, retention_days: float, keep_per_feed: int = 0,
+    db: Database, now: dt.datetime, retention_days: float, keep_per_feed: int = 0,
     band_days: float | None = None,
 ) -> int:  # fmt: skip
     """Delete stories older than the retention period, except picked ones and those holding one of
@@ -434,3 +434,19 @@ def prune(
         [to_db_time(now - dt.timedelta(days=min(retention_days, CYCLES_KEPT_DAYS)))],
     )
     return len(old)
+
+
+def content_signature(db: Database) -> str:
+    """A digest of everything the published outputs are made of (stories, copies, picks and the
+    feeds' names and ids): equal digests mean equal outputs for the same config."""
+    parts = [
+        db.execute("SELECT count(*), max(id), max(updated), max(published) FROM stories").fetchone(),
+        db.execute("SELECT count(*), max(id), max(updated), sum(story_id) FROM entries").fetchone(),
+        db.execute("SELECT count(*), max(picked_at), group_concat(story_id || ':' || section) FROM picks").fetchone(),
+        db.execute(
+            "SELECT group_concat(url || name || region || country || language || coalesce(site, '') || enabled"
+            " || in_config || coalesce(feed_id, '') || coalesce(feed_link, '') || coalesce(last_changed, ''), '|')"
+            " FROM (SELECT * FROM feeds ORDER BY url)"
+        ).fetchone(),
+    ]
+    return hashlib.sha256(json.dumps(parts, default=str).encode("utf-8")).hexdigest()
