@@ -1,0 +1,102 @@
+"""What a new user hits (issue 10): the first commands a person runs, their messages and exit codes,
+the demo, and the first feeds that misbehave. Real feed servers on 127.0.0.1, real SQLite files and,
+where signals or exit codes matter, real subprocesses."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from email.utils import format_datetime
+from html import escape
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import ATOM_NS, REPO, feed_entry, run_cli, run_cli_process, write_config
+from feedserver import FeedServer, RawHandler
+
+NOW = dt.datetime.now(dt.timezone.utc)
+
+
+def rss(items: list[dict[str, Any]], title: str = "Feed") -> bytes:
+    """RSS 2.0; each item: title, link, and optionally guid, published (datetime, None: no pubDate), html."""
+    parts = []
+    for item in items:
+        published = item.get("published", NOW - dt.timedelta(days=2))
+        parts.append(
+            "<item>"
+            + (f"<title>{escape(item['title'])}</title>" if item.get("title") else "")
+            + (f"<link>{escape(item['link'])}</link>" if item.get("link") else "")
+            + (f'<guid isPermaLink="false">{escape(item["guid"])}</guid>' if item.get("guid") else "")
+            + (f"<pubDate>{format_datetime(published)}</pubDate>" if published is not None else "")
+            + (f"<description>{escape(item['html'])}</description>" if item.get("html") else "")
+            + "</item>"
+        )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+        f"<title>{escape(title)}</title><link>https://example.org/</link><description>d</description>"
+        + "".join(parts)
+        + "</channel></rss>"
+    ).encode("utf-8")
+
+
+def article(slug: str, n: int, **extra: Any) -> dict[str, Any]:
+    return {"title": f"{slug} article number {n} about the strike wave", "link": f"https://{slug}.example.org/{n}",
+            "html": f"<p>{slug} {n}: workers walked out at plant {n} demanding pay {n * 7}</p>", **extra}  # fmt: skip
+
+
+def _status(config: Path) -> dict[str, dict[str, Any]]:
+    result = run_cli("status", "--json", "-c", config)
+    assert result.code == 0, result.err
+    return {r["url"]: r for r in json.loads(result.out)}
+
+
+def _atom_entries(path: Path) -> list[Any]:
+    from lxml import etree
+
+    return etree.parse(str(path)).getroot().findall(f"{ATOM_NS}entry")
+
+
+# --------------------------------------------------------------------------- 15: snippets
+
+
+def test_index_snippet_separates_a_heading_from_the_next_paragraph(tmp_path: Path, feed_server: FeedServer) -> None:
+    html = "<h2>Statement of the Workers Party</h2><p>Another round of cuts</p><ul><li>one</li><li>two</li></ul>"
+    url = feed_server.add("/f.xml", rss([article("mwp", 1, html=html)]))
+    config = write_config(tmp_path, [feed_entry(url, "MWP")])
+    assert run_cli("fetch", "-c", config).code == 0
+    page = (tmp_path / "public" / "index.html").read_text(encoding="utf-8")
+    assert "Statement of the Workers Party · Another round of cuts · one · two" in page
+    assert "Workers PartyAnother" not in page and "Workers Party Another" not in page
+
+
+# --------------------------------------------------------------------------- 17: parse errors
+
+
+HTML_LINKING_A_FEED = b"""<!doctype html>
+<html><head><title>Party</title>
+<link rel="alternate" type="application/rss+xml" href="/feed/">
+</head><body><div><p>News</div></body></html>"""
+HTML_PLAIN = b"<!doctype html><html><head><title>Party</title></head><body><p>Welcome</p></body></html>"
+NOT_WELL_FORMED = b"\n\x01\x02garbage \x03\x04"
+
+
+def test_parse_errors_say_what_to_do(tmp_path: Path, feed_server: FeedServer) -> None:
+    page = feed_server.add("/page", HTML_LINKING_A_FEED, content_type="text/html; charset=utf-8")
+    plain = feed_server.add("/plain", HTML_PLAIN, content_type="text/html")
+    junk = feed_server.add("/junk", NOT_WELL_FORMED, content_type="application/rss+xml")
+    config = write_config(tmp_path, [feed_entry(page, "Page"), feed_entry(plain, "Plain"), feed_entry(junk, "Junk")])
+    run_cli("fetch", "-c", config)
+    errors = {url: r["last_error"] for url, r in _status(config).items()}
+    assert errors[page] == (f"this is an HTML page, not a feed; it links a feed at {feed_server.url('/feed/')}"
+                            " (use that URL in feeds.yaml)")  # fmt: skip
+    assert errors[plain] == "this is an HTML page, not a feed, and it links no feed"
+    assert errors[junk].startswith("this is not a feed: not well-formed XML (line 2, column "), errors[junk]
+    assert errors[junk].endswith(": invalid token)"), errors[junk]
