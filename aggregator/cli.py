@@ -357,9 +357,12 @@ def cmd_opml_export(args: argparse.Namespace) -> int:
 def cmd_opml_import(args: argparse.Namespace) -> int:
     from .feedlist import import_opml
 
-    added = import_opml(Path(args.config), Path(args.file), region=args.region, country=args.country,
-                        language=args.language)  # fmt: skip
-    print(f"added {_plural(added, 'feed')} to {args.config}")
+    report = import_opml(Path(args.config), Path(args.file), region=args.region, country=args.country,
+                         language=args.language)  # fmt: skip
+    for line in report.skipped:
+        print(f"skipped {line}")
+    print(f"added {_plural(report.added, 'feed')} to {args.config}"
+          + (f"; skipped {len(report.skipped)} (see above)" if report.skipped else ""))  # fmt: skip
     return EXIT_OK
 
 

@@ -100,3 +100,77 @@ def test_parse_errors_say_what_to_do(tmp_path: Path, feed_server: FeedServer) ->
     assert errors[plain] == "this is an HTML page, not a feed, and it links no feed"
     assert errors[junk].startswith("this is not a feed: not well-formed XML (line 2, column "), errors[junk]
     assert errors[junk].endswith(": invalid token)"), errors[junk]
+
+
+# --------------------------------------------------------------------------- 16: opml import
+
+SPACED_CONFIG = """\
+title: Test World News
+base_url: https://feeds.example.org/
+regions:
+  europe: Europe
+feeds:
+  - url: https://one.example.org/feed/
+    name: Party One
+    region: europe
+    country: GB
+    language: en
+
+  - url: https://two.example.org/feed/
+    name: Party Two   # inline comment
+    region: europe
+    country: IE
+    language: en
+
+  - url: https://three.example.org/feed/
+    name: Party Three
+    region: europe
+    country: GB
+    language: en
+  # - url: https://later.example.org/feed/   (commented out: keep at the end)
+"""
+
+
+def _opml_file(tmp_path: Path, outlines: list[tuple[str, str]]) -> Path:
+    body = "".join(f'<outline type="rss" text="{escape(text)}" xmlUrl="{escape(url)}"/>' for text, url in outlines)
+    path = tmp_path / "in.opml"
+    path.write_text(f'<?xml version="1.0"?><opml version="2.0"><head><title>t</title></head><body>{body}</body></opml>',
+                    encoding="utf-8")  # fmt: skip
+    return path
+
+
+def test_opml_import_names_each_skipped_feed_and_why(tmp_path: Path) -> None:
+    config = tmp_path / "feeds.yaml"
+    config.write_text(SPACED_CONFIG, encoding="utf-8")
+    opml = _opml_file(tmp_path, [("Two again", "https://www.two.example.org/feed"),
+                                 ("Three again", "https://three.example.org/feed/")])  # fmt: skip
+    result = run_cli("opml", "import", opml, "--region", "europe", "--country", "GB", "--language", "en", "-c", config)
+    assert result.code == 0, result.err
+    assert "skipped https://www.two.example.org/feed: already in the config as feeds[1] (Party Two)" in result.out
+    assert "skipped https://three.example.org/feed/: already in the config as feeds[2] (Party Three)" in result.out
+    assert "added 0 feeds" in result.out
+    assert config.read_text(encoding="utf-8") == SPACED_CONFIG
+
+
+def test_opml_import_keeps_blank_lines_between_feeds(tmp_path: Path) -> None:
+    config = tmp_path / "feeds.yaml"
+    config.write_text(SPACED_CONFIG, encoding="utf-8")
+    opml = _opml_file(tmp_path, [("Four", "https://four.example.org/feed/"), ("Five", "https://five.example.org/feed/"),
+                                 ("Five twice", "https://five.example.org/feed")])  # fmt: skip
+    result = run_cli("opml", "import", opml, "--region", "europe", "--country", "GB", "--language", "en", "-c", config)
+    assert result.code == 0, result.err
+    assert "added 2 feeds" in result.out
+    assert "skipped https://five.example.org/feed: listed twice in the OPML file" in result.out
+    text = config.read_text(encoding="utf-8")
+    assert text.startswith(SPACED_CONFIG.rsplit("  # - url", 1)[0])  # the old lines, unchanged
+    assert "    language: en\n\n  - url: https://four.example.org/feed/\n" in text
+    assert "    language: en\n\n  - url: https://five.example.org/feed/\n" in text
+    assert text.endswith("    language: en\n  # - url: https://later.example.org/feed/   (commented out: keep at the end)\n")
+
+    # A file without blank lines between its feeds gets none.
+    dense = tmp_path / "dense"
+    dense.mkdir()
+    config = dense / "feeds.yaml"
+    config.write_text(SPACED_CONFIG.replace("\n\n", "\n"), encoding="utf-8")
+    assert run_cli("opml", "import", opml, "--region", "europe", "--country", "GB", "--language", "en", "-c", config).code == 0
+    assert "\n\n" not in config.read_text(encoding="utf-8")
