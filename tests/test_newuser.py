@@ -174,3 +174,99 @@ def test_opml_import_keeps_blank_lines_between_feeds(tmp_path: Path) -> None:
     config.write_text(SPACED_CONFIG.replace("\n\n", "\n"), encoding="utf-8")
     assert run_cli("opml", "import", opml, "--region", "europe", "--country", "GB", "--language", "en", "-c", config).code == 0
     assert "\n\n" not in config.read_text(encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- 13, 14: the demo
+
+
+def _demo(directory: Path) -> Any:
+    result = run_cli("demo", "--dir", directory)
+    assert result.code == 0, result.err
+    return result
+
+
+def _tree(directory: Path) -> dict[str, tuple[bytes, int]]:
+    return {str(p.relative_to(directory)): (p.read_bytes(), p.stat().st_mtime_ns)
+            for p in sorted(directory.rglob("*")) if p.is_file()}  # fmt: skip
+
+
+def test_demo_refuses_a_directory_it_did_not_make(tmp_path: Path) -> None:
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    (checkout / "README.md").write_text("mine")
+    real = tmp_path / "real"  # a copy of a real setup: a config, a database, public/
+    real.mkdir()
+    (real / "feeds.yaml").write_text("title: Our real news\n")
+    (real / "aggregator.db").write_bytes(b"precious")
+    (real / "public").mkdir()
+    (real / "public" / "feed.atom").write_text("<feed/>")
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    for directory in (checkout, real, a_file):
+        before = _tree(directory) if directory.is_dir() else a_file.read_bytes()
+        result = run_cli("demo", "--dir", directory)
+        assert result.code == 2, (directory, result.out, result.err)
+        assert str(directory) in result.err and "Traceback" not in result.err
+        assert (_tree(directory) if directory.is_dir() else a_file.read_bytes()) == before
+    assert "not empty" in run_cli("demo", "--dir", real).err
+    # New and empty directories are fine, and are marked as the demo's.
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    _demo(empty)
+    assert (empty / ".aggregator-demo").is_file()
+
+
+def test_demo_rerun_keeps_picks_and_an_edited_config(tmp_path: Path) -> None:
+    demo = tmp_path / "demo"
+    _demo(demo)
+    config = demo / "feeds.yaml"
+    assert run_cli("pick", "s3", "--note", "for the front page", "-c", config).code == 0
+    edited = config.read_text(encoding="utf-8").replace("title: Socialist World News (demo)", "title: My demo")
+    config.write_text(edited, encoding="utf-8")
+    again = _demo(demo)
+    assert "used as it is" in again.out
+    assert config.read_text(encoding="utf-8") == edited
+    story = run_cli("story", "s3", "-c", config)
+    assert story.code == 0 and "for the front page" in story.out
+    assert "0 failed" in again.out and "0 new" in again.out
+
+
+def test_demo_rerun_on_a_busy_port_moves_the_feeds_and_keeps_picks(tmp_path: Path) -> None:
+    import re
+    import socket
+
+    demo = tmp_path / "demo"
+    _demo(demo)
+    config = demo / "feeds.yaml"
+    assert run_cli("pick", "s2", "-c", config).code == 0
+    ports = set(re.findall(r"http://127\.0\.0\.1:(\d+)/", config.read_text(encoding="utf-8")))
+    assert len(ports) == 1
+    with socket.socket() as busy:  # something else now listens on the demo's port
+        busy.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        busy.bind(("127.0.0.1", int(ports.pop())))
+        busy.listen()
+        again = _demo(demo)
+    assert "11 not modified, 0 failed" in again.out  # the stored feeds moved with the port
+    assert "(kept past retention)" in run_cli("story", "s2", "-c", config).out
+    statuses = _status(config)
+    assert len(statuses) == 11 and all(r["last_status"] == "not_modified" for r in statuses.values())
+
+
+def test_demo_config_comments_read_right_and_fetching_it_later_gives_a_hint(tmp_path: Path) -> None:
+    demo = tmp_path / "demo"
+    _demo(demo)
+    config = demo / "feeds.yaml"
+    text = config.read_text(encoding="utf-8")
+    comments = "\n".join(line for line in text.splitlines() if line.lstrip().startswith("#") or " # " in line)
+    assert "{base}" not in text and "replaces http" not in comments and "this folder" not in comments
+    for name in ("aggregator.db", "public/", "public/index.html"):
+        if name in comments:
+            assert (demo / name).exists(), name
+    # The demo has exited: its feeds are gone, and fetch says why.
+    result = run_cli("fetch", "--all", "-q", "-c", config)
+    assert result.code == 3
+    assert result.err.count("connection refused") == 11
+    assert "the demo's feeds are served only while `aggregator demo` runs" in result.err
+    # A config that is not the demo's gets no such hint.
+    (demo / ".aggregator-demo").unlink()
+    assert "the demo's feeds" not in run_cli("fetch", "--all", "-q", "-c", config).err
