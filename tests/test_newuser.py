@@ -270,3 +270,154 @@ def test_demo_config_comments_read_right_and_fetching_it_later_gives_a_hint(tmp_
     # A config that is not the demo's gets no such hint.
     (demo / ".aggregator-demo").unlink()
     assert "the demo's feeds" not in run_cli("fetch", "--all", "-q", "-c", config).err
+
+
+# --------------------------------------------------------------------------- 1: fetch --quiet
+
+
+def _refused_url() -> str:
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on once this closes
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}/feed"
+
+
+def test_fetch_quiet_prints_each_failure_and_exits_3_when_every_feed_failed(tmp_path: Path, feed_server: FeedServer) -> None:
+    broken = feed_server.add("/500", b"oops", status=500, content_type="text/plain")
+    refused = _refused_url()
+    good = feed_server.add("/ok.xml", rss([article("ok", 1)]))
+    all_bad = tmp_path / "all-bad"
+    all_bad.mkdir()
+    config = write_config(all_bad, [feed_entry(broken, "Broken"), feed_entry(refused, "Refused")])
+    result = run_cli("fetch", "--quiet", "-c", config)
+    assert result.code == 3, result
+    assert result.out == ""
+    failed = [line for line in result.err.splitlines() if line.startswith("aggregator: failed: ")]
+    assert len(failed) == 2
+    assert any("Broken" in line and broken in line for line in failed)
+    assert any("Refused" in line and "connection refused" in line for line in failed)
+
+    some_good = tmp_path / "some-good"
+    some_good.mkdir()
+    config = write_config(some_good, [feed_entry(good, "Good"), feed_entry(broken, "Broken")])
+    result = run_cli("fetch", "--quiet", "-c", config)
+    assert result.code == 0, result
+    assert result.out == ""
+    assert [line for line in result.err.splitlines() if line.startswith("aggregator: failed: ")] == [
+        line for line in result.err.splitlines() if "Broken" in line
+    ] and result.err.count("aggregator: failed: ") == 1
+
+
+# --------------------------------------------------------------------------- 2: signals during fetch
+
+
+def _slow(handler: RawHandler) -> None:
+    from feedserver import client_gone, send, write_head
+
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not client_gone(handler, 0.1):
+        pass
+    body = rss([article("slow", 1)])
+    write_head(handler, 200, {"Content-Type": "application/rss+xml", "Content-Length": str(len(body))})
+    send(handler, body)
+
+
+def _stored_entries(db: Path) -> int:
+    if not db.exists():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+            return int(conn.execute("SELECT count(*) FROM entries").fetchone()[0])
+    except sqlite3.Error:
+        return 0
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_during_fetch_stores_what_was_fetched_and_exits_128_plus_signal(
+    tmp_path: Path, feed_server: FeedServer, signum: int, code: int
+) -> None:
+    fast = feed_server.add("/fast.xml", rss([article("fast", 1), article("fast", 2)]))
+    slow = feed_server.add_handler("/slow.xml", _slow)
+    config = write_config(tmp_path, [feed_entry(fast, "Fast"), feed_entry(slow, "Slow")],
+                          fetch={"timeout": 60, "max_bytes": 2_000_000, "concurrency": 8})  # fmt: skip
+    db = tmp_path / "aggregator.db"
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    proc = subprocess.Popen([sys.executable, "-m", "aggregator", "fetch", "-c", str(config)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while _stored_entries(db) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _stored_entries(db) == 2, "the fast feed was never stored"
+        time.sleep(0.3)
+        proc.send_signal(signum)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == code, (out, err)
+    assert "interrupted" in err
+    assert "unexpected error" not in err and "RuntimeError" not in err and "Traceback" not in err
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert conn.execute("SELECT count(*) FROM entries WHERE feed_url = ?", (fast,)).fetchone()[0] == 2
+
+
+# --------------------------------------------------------------------------- 3, 4: unusable databases
+
+
+def test_run_on_a_garbage_database_exits_1_at_once_with_one_line(tmp_path: Path, feed_server: FeedServer) -> None:
+    url = feed_server.add("/f.xml", rss([article("a", 1)]))
+    config = write_config(tmp_path, [feed_entry(url, "A")], schedule={"every": "1h"})
+    (tmp_path / "aggregator.db").write_bytes(os.urandom(4096))
+    started = time.monotonic()
+    result = run_cli_process("run", "-c", config, timeout=30)
+    assert time.monotonic() - started < 15
+    assert result.code == 1, result
+    assert "Traceback" not in result.err
+    problems = [line for line in result.err.splitlines() if line.strip() and " INFO " not in line]
+    assert len(problems) == 1, result.err  # the daemon's INFO lines aside: one line says what is wrong
+    assert "cannot use the database" in problems[0] and str(tmp_path / "aggregator.db") in problems[0]
+
+
+def test_status_on_a_file_that_is_not_ours_writes_nothing(tmp_path: Path) -> None:
+    config = write_config(tmp_path, [feed_entry("https://a.example.org/feed", "A")])
+    db = tmp_path / "aggregator.db"
+    db.write_bytes(b"")
+    other = tmp_path / "other.db"
+    with sqlite3.connect(other) as conn:
+        conn.execute("CREATE TABLE feeds (id INTEGER PRIMARY KEY, title TEXT, xml_url TEXT)")
+        conn.execute("INSERT INTO feeds (title, xml_url) VALUES ('x', 'https://x/')")
+    conn.close()
+    for contents in (b"", other.read_bytes()):
+        db.write_bytes(contents)
+        os.utime(db, ns=(1_000_000_000_000_000_000, 1_000_000_000_000_000_000))
+        for args in (("status",), ("status", "--json")):
+            result = run_cli(*args, "-c", config)
+            assert result.code == 1, result
+            assert "not an aggregator database" in result.err and "Traceback" not in result.err
+            assert db.read_bytes() == contents and db.stat().st_mtime_ns == 1_000_000_000_000_000_000
+            assert sorted(p.name for p in tmp_path.iterdir()) == ["aggregator.db", "feeds.yaml", "other.db"]
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        conn.close()
+        assert tables == (set() if not contents else {"feeds"})  # no schema was created
+
+
+# --------------------------------------------------------------------------- 5: check
+
+
+def test_check_names_output_dir_that_is_a_file_and_a_broken_url(tmp_path: Path) -> None:
+    (tmp_path / "out").write_text("a file")
+    config = write_config(tmp_path, [feed_entry("https://a.example.org/feed", "A")], output_dir="out")
+    result = run_cli("check", "-c", config)
+    assert result.code == 2, result
+    assert "output_dir" in result.err and "unexpected error" not in result.err
+
+    config = write_config(tmp_path, [feed_entry("http://[::1/feed", "Broken URL")])
+    result = run_cli("check", "-c", config)
+    assert result.code == 2, result
+    assert "feeds[0] (Broken URL).url" in result.err and "unexpected error" not in result.err
