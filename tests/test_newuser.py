@@ -421,3 +421,128 @@ def test_check_names_output_dir_that_is_a_file_and_a_broken_url(tmp_path: Path) 
     result = run_cli("check", "-c", config)
     assert result.code == 2, result
     assert "feeds[0] (Broken URL).url" in result.err and "unexpected error" not in result.err
+
+
+# --------------------------------------------------------------------------- 6, 7, 8: stories, story, unmerge, pick
+
+SHARED = {"title": "General strike called across the ports after talks collapse",
+          "link": "https://shared.example.org/general-strike",
+          "html": "<p>Dockers in every port walked out on Monday after the employers refused the pay claim.</p>"}  # fmt: skip
+
+
+def _newsroom(tmp_path: Path, server: FeedServer) -> Path:
+    """Three feeds: A (europe, en) with three articles, B (asia, hi) with one plus the article A
+    has too (one story of two copies), C (africa, fr) with one."""
+    days = [NOW - dt.timedelta(days=d) for d in (1, 2, 3, 4, 5)]
+    a = server.add("/a.xml", rss([
+        {**article("alpha", 1), "published": days[0]},
+        {**article("alpha", 2), "title": "Nurses vote for action over staffing", "published": days[1]},
+        {**SHARED, "published": days[3]},
+    ], "A"))  # fmt: skip
+    b = server.add("/b.xml", rss([{**article("beta", 1), "published": days[2]},
+                                  {**SHARED, "published": days[3] + dt.timedelta(hours=1)}], "B"))  # fmt: skip
+    c = server.add("/c.xml", rss([{**article("gamma", 1), "published": days[4]}], "C"))
+    config = write_config(tmp_path, [
+        feed_entry(a, "Party A"),
+        feed_entry(b, "Party B", region="asia", country="IN", language="hi"),
+        feed_entry(c, "Party C", region="africa", country="SN", language="fr"),
+    ])  # fmt: skip
+    assert run_cli("fetch", "-c", config).code == 0
+    return config
+
+
+def _stories(config: Path, *args: str) -> list[dict[str, Any]]:
+    result = run_cli("stories", "--json", *args, "-c", config)
+    assert result.code == 0, result.err
+    stories: list[dict[str, Any]] = json.loads(result.out)["stories"]
+    return stories
+
+
+def test_stories_lists_filters_and_pages(tmp_path: Path, feed_server: FeedServer) -> None:
+    config = _newsroom(tmp_path, feed_server)
+    listed = run_cli("stories", "-c", config)
+    assert listed.code == 0
+    every = _stories(config)
+    assert len(every) == 5  # six entries, the shared one is one story
+    assert all(s["name"] == f"s{s['story']}" for s in every)
+    for s in every:
+        assert s["name"] + "  " in listed.out
+    assert [s["title"] for s in _stories(config, "--region", "asia")] == [
+        s["title"] for s in every if "asia" in s["regions"]]  # fmt: skip
+    assert len(_stories(config, "--region", "asia")) == 2
+    assert {s["language"] for s in _stories(config, "--language", "fr")} == {"fr"}
+    assert len(_stories(config, "--feed", feed_server.url("/c.xml"))) == 1
+    assert [s["title"] for s in _stories(config, "--search", "nurses staffing")] == ["Nurses vote for action over staffing"]
+    assert _stories(config, "--picked") == []
+    shared = next(s for s in every if len(s["copies"]) == 2)
+    assert run_cli("pick", shared["name"], "-c", config).code == 0
+    assert [s["story"] for s in _stories(config, "--picked")] == [shared["story"]]
+
+    # Paging: --limit 1 prints the position of the next page; it gives the next story.
+    first = run_cli("stories", "--limit", "1", "-c", config)
+    more = [line for line in first.out.splitlines() if "--after " in line]
+    assert len(more) == 1
+    position = more[0].split("--after ", 1)[1].split()[0]
+    second = _stories(config, "--limit", "1", "--after", position)
+    assert [s["story"] for s in second] == [every[1]["story"]]
+    assert run_cli("stories", "--after", "nonsense", "-c", config).code == 2
+
+
+def test_story_and_unmerge_take_the_printed_names(tmp_path: Path, feed_server: FeedServer) -> None:
+    config = _newsroom(tmp_path, feed_server)
+    shared = next(s for s in _stories(config) if len(s["copies"]) == 2)
+    shown = run_cli("story", shared["name"], "-c", config)
+    assert shown.code == 0 and f"story {shared['name']}: 2 copies" in shown.out
+    copy = shared["copies"][1]["name"]
+    assert copy.startswith("c")
+    refused = run_cli("story", copy, "-c", config)
+    assert refused.code == 2 and "names a copy" in refused.err
+    result = run_cli("unmerge", copy, "-c", config)
+    assert result.code == 0, result.err
+    assert len(_stories(config)) == 6
+
+
+def test_unmerge_undo_puts_a_copy_back_and_an_only_copy_cannot_be_split(tmp_path: Path, feed_server: FeedServer) -> None:
+    config = _newsroom(tmp_path, feed_server)
+    feed = tmp_path / "public" / "feed.atom"
+    shared = next(s for s in _stories(config) if len(s["copies"]) == 2)
+    copy = shared["copies"][1]["name"]
+    assert run_cli("unmerge", copy, "-c", config).code == 0
+    assert sum(SHARED["title"] in (e.findtext(f"{ATOM_NS}title") or "") for e in _atom_entries(feed)) == 2
+    undone = run_cli("unmerge", "--undo", copy, "-c", config)
+    assert undone.code == 0, undone.err
+    assert sum(SHARED["title"] in (e.findtext(f"{ATOM_NS}title") or "") for e in _atom_entries(feed)) == 1
+    assert len(_stories(config)) == 5
+
+    # The only copy of a story: refused, and nothing is recorded against it.
+    alone = next(s for s in _stories(config) if s["copies"][0]["feed"] == "Party C")
+    only = alone["copies"][0]["name"]
+    with sqlite3.connect(tmp_path / "aggregator.db") as conn:
+        before = [conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("split_entries", "editor_actions")]
+    conn.close()
+    refused = run_cli("unmerge", only, "-c", config)
+    assert refused.code == 2 and "only copy" in refused.err, refused.err
+    with sqlite3.connect(tmp_path / "aggregator.db") as conn:
+        after = [conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("split_entries", "editor_actions")]
+    conn.close()
+    assert after == before
+    # A later duplicate of it still merges.
+    gamma = article("gamma", 1)
+    feed_server.add("/b.xml", rss([{**article("beta", 1), "published": NOW - dt.timedelta(days=3)},
+                                   {**SHARED, "published": NOW - dt.timedelta(days=4)},
+                                   {**gamma, "published": NOW - dt.timedelta(days=5)}], "B"))  # fmt: skip
+    assert run_cli("fetch", "--all", "-c", config).code == 0
+    merged = next(s for s in _stories(config) if s["story"] == alone["story"])
+    assert {c["feed"] for c in merged["copies"]} == {"Party B", "Party C"}
+
+
+def test_a_picks_note_shows_in_story(tmp_path: Path, feed_server: FeedServer) -> None:
+    config = _newsroom(tmp_path, feed_server)
+    story = _stories(config)[2]["name"]
+    assert run_cli("pick", story, "--note", "for the front page", "-c", config).code == 0
+    shown = run_cli("story", story, "-c", config).out
+    line = next(line for line in shown.splitlines() if "picked" in line)
+    assert "by cli on " in line and f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d}" in line and " UTC" in line
+    assert line.endswith(": for the front page")
+    picks = json.loads(run_cli("story", story, "--json", "-c", config).out)["picks"]
+    assert [(p["editor"], p["note"]) for p in picks] == [("cli", "for the front page")]
