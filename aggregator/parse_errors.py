@@ -40,13 +40,19 @@ def explain(reason: str, body: bytes, headers: Mapping[str, str], suggested_url:
         return f"this is an HTML page, not a feed; it links a feed at {suggested_url} (use that URL in feeds.yaml)"
     if looks_like_html(body, headers):
         return "this is an HTML page, not a feed, and it links no feed"
-    found = _POSITION.match(reason.strip())
-    if found:
-        line, column, message = found.groups()
-        well_formed = _NOT_WELL_FORMED.match(message)
-        if well_formed:
-            return f"this is not a feed: not well-formed XML (line {line}, column {column}: {well_formed.group(1)})"
-        return f"this is not a feed: broken XML (line {line}, column {column}: {message})"
     if reason.startswith("not a feed"):
         return "this is " + reason
-    return f"this is not a feed: {reason}"
+    return f"this is not a feed: {xml_problem(reason)}"
+
+
+def xml_problem(reason: str) -> str:
+    """The XML parser's ":2:3: not well-formed (invalid token)" as "not well-formed XML (line 2,
+    column 3: invalid token)"; any other reason as it is."""
+    found = _POSITION.match(reason.strip())
+    if not found:
+        return reason
+    line, column, message = found.groups()
+    well_formed = _NOT_WELL_FORMED.match(message)
+    if well_formed:
+        return f"not well-formed XML (line {line}, column {column}: {well_formed.group(1)})"
+    return f"broken XML (line {line}, column {column}: {message})"

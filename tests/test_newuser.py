@@ -546,3 +546,70 @@ def test_a_picks_note_shows_in_story(tmp_path: Path, feed_server: FeedServer) ->
     assert line.endswith(": for the front page")
     picks = json.loads(run_cli("story", story, "--json", "-c", config).out)["picks"]
     assert [(p["editor"], p["note"]) for p in picks] == [("cli", "for the front page")]
+
+
+# --------------------------------------------------------------------------- 9: retention
+
+
+def test_retention_keeps_the_newest_n_of_an_old_feed_and_publishes_them(tmp_path: Path, feed_server: FeedServer) -> None:
+    old = [{**article("old", n), "published": dt.datetime(2011, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(days=n)}
+           for n in range(80)]  # fmt: skip
+    url = feed_server.add("/old.xml", rss(old))
+    config = write_config(tmp_path, [feed_entry(url, "Old")], retention={"days": 365, "keep_per_feed": 50})
+    assert run_cli("fetch", "-c", config).code == 0
+    assert _status(config)[url]["entries"] == 50
+    entries = _atom_entries(tmp_path / "public" / "feed.atom")
+    assert len(entries) == 50
+    assert {e.findtext(f"{ATOM_NS}title") for e in entries} == {a["title"] for a in old[30:]}  # the newest 50
+
+    # Ten newer (still aged) items: the ten oldest stored ones are pruned, and status counts them.
+    newer = [{**article("old", n), "published": dt.datetime(2011, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(days=n)}
+             for n in range(80, 90)]  # fmt: skip
+    feed_server.add("/old.xml", rss(newer + old))
+    assert run_cli("fetch", "--all", "-c", config).code == 0
+    record = _status(config)[url]
+    assert record["entries"] == 50 and record["pruned"] >= 10, record
+    entries = _atom_entries(tmp_path / "public" / "feed.atom")
+    assert {e.findtext(f"{ATOM_NS}title") for e in entries} == {a["title"] for a in (old + newer)[40:]}
+
+
+def test_a_feed_whose_guids_change_on_every_fetch_still_publishes(tmp_path: Path, feed_server: FeedServer) -> None:
+    def items(fetch: int) -> list[dict[str, Any]]:
+        return [{**article("churn", n), "guid": f"urn:churn:{fetch}:{n}",
+                 "published": dt.datetime(2022, 3, 1 + n, tzinfo=dt.timezone.utc)} for n in range(5)]  # fmt: skip
+
+    url = feed_server.add("/churn.xml", rss(items(1)))
+    config = write_config(tmp_path, [feed_entry(url, "Churn")], retention={"days": 365, "keep_per_feed": 50})
+    assert run_cli("fetch", "-c", config).code == 0
+    feed_server.add("/churn.xml", rss(items(2)))
+    assert run_cli("fetch", "--all", "-c", config).code == 0
+    entries = _atom_entries(tmp_path / "public" / "feed.atom")
+    assert len(entries) == 5
+    assert {e.findtext(f"{ATOM_NS}title") for e in entries} == {a["title"] for a in items(2)}
+
+
+# --------------------------------------------------------------------------- 10: undated and empty entries
+
+
+def test_an_undated_entry_is_never_newer_than_the_feeds_newest_dated_one(tmp_path: Path, feed_server: FeedServer) -> None:
+    dated = NOW - dt.timedelta(days=2)
+    url = feed_server.add("/f.xml", rss([{**article("d", 1), "published": dated},
+                                         {**article("d", 2), "published": dated - dt.timedelta(hours=3)},
+                                         {**article("u", 1), "published": None},  # no pubDate
+                                         {"title": "", "link": "", "published": None}]))  # fmt: skip
+    config = write_config(tmp_path, [feed_entry(url, "Dated")])
+    assert run_cli("fetch", "-c", config).code == 0
+    stories = {s["title"]: s for s in _stories(config)}
+    assert len(stories) == 3  # the item with neither title, link nor content is not stored
+    undated = dt.datetime.fromisoformat(stories[article("u", 1)["title"]]["published"])
+    assert undated <= dated.replace(microsecond=0)
+
+    # A truncated document: feedparser loses the unclosed title, so its one item has neither title,
+    # link nor text. It is not stored (no "(untitled)" story on top): the feed fails, saying why.
+    feed_server.add("/f.xml", b"<rss><channel><item><title>Broken")
+    assert run_cli("fetch", "--all", "-c", config).code == 3
+    after = _stories(config)
+    assert [s["title"] for s in after] == [s["title"] for s in _stories(config)] and len(after) == 3
+    assert "(untitled)" not in {s["title"] for s in after}
+    assert _status(config)[url]["last_error"] == (
+        "the feed is broken and gave no readable entry: broken XML (line 2, column 33: no element found)")
