@@ -613,3 +613,71 @@ def test_an_undated_entry_is_never_newer_than_the_feeds_newest_dated_one(tmp_pat
     assert "(untitled)" not in {s["title"] for s in after}
     assert _status(config)[url]["last_error"] == (
         "the feed is broken and gave no readable entry: broken XML (line 2, column 33: no element found)")
+
+
+# --------------------------------------------------------------------------- 11: status, help, check wording
+
+LONG_NAME = "Committee for a Workers' International (socialistworld.net)"
+
+
+def test_status_table_fits_80_columns_when_piped_and_wide_shows_everything(tmp_path: Path, feed_server: FeedServer) -> None:
+    ok = feed_server.add("/ok.xml", rss([article("ok", 1)]))
+    bad = feed_server.add("/bad", HTML_PLAIN, content_type="text/html")
+    config = write_config(tmp_path, [feed_entry(ok, LONG_NAME), feed_entry(bad, "Socialist Party Scotland")])
+    run_cli("fetch", "-c", config)
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    table = run_cli_process("status", "-c", config, env=env)
+    assert table.code == 0, table.err
+    lines = table.out.splitlines()
+    assert lines and all(len(line) <= 80 for line in lines), "\n".join(lines)
+    words = " ".join(table.out.split())
+    for word in LONG_NAME.split()[:-1] + ["(socialistworld"]:
+        assert word in words, word  # folded across lines, but in whole words: readable
+    assert "Scotland" in words
+    wide = run_cli_process("status", "--wide", "-c", config, env=env)
+    assert wide.code == 0
+    header = " ".join(wide.out.split())
+    for column in ("region", "fails", "pruned", "posts/week", "last fetched", "next due", "problem"):
+        assert column in header, column
+
+
+def test_status_option_mistakes_are_usage_errors(tmp_path: Path) -> None:
+    config = write_config(tmp_path, [feed_entry("https://a.example.org/feed", "A")])
+    result = run_cli("status", "--check", "--max-failing", "2", "-c", config)
+    assert result.code == 2 and "--max-failing" in result.err
+    result = run_cli("status", "--max-age", "1h", "-c", config)
+    assert result.code == 2 and "--check" in result.err
+
+
+def test_every_command_help_says_what_it_does() -> None:
+    commands = ["fetch", "publish", "status", "check", "stories", "story", "pick", "unmerge", "demo", "run",
+                "opml", "opml export", "opml import"]  # fmt: skip
+    for command in commands:
+        result = run_cli(*command.split(), "--help")
+        assert result.code == 0, command
+        before_options = result.out.split("\noptions:", 1)[0]
+        usage, _, description = before_options.partition("\n\n")
+        assert usage.startswith("usage:") and description.strip(), f"`{command} --help` has no description"
+    demo = run_cli("demo", "--help").out
+    assert "-c" not in demo.split() and "--config" not in demo
+    run = run_cli("run", "--help").out
+    assert "schedule" in run and "SIGTERM" in run
+
+
+def test_check_counts_in_words(tmp_path: Path) -> None:
+    config = write_config(tmp_path, [feed_entry("https://a.example.org/feed", "A")], regions={"europe": "Europe"})
+    result = run_cli("check", "-c", config)
+    assert result.code == 0, result.err
+    assert "1 feed (1 enabled) in 1 region;" in result.out and "1 regions" not in result.out
+
+
+# --------------------------------------------------------------------------- 12: country labels
+
+
+def test_atom_country_categories_are_labelled_with_names(tmp_path: Path, feed_server: FeedServer) -> None:
+    url = feed_server.add("/au.xml", rss([article("au", 1)]))
+    config = write_config(tmp_path, [feed_entry(url, "Socialism Today", region="asia", country="AU", language="en-AU")])
+    assert run_cli("fetch", "-c", config).code == 0
+    [entry] = _atom_entries(tmp_path / "public" / "feed.atom")
+    countries = [c for c in entry.findall(f"{ATOM_NS}category") if c.get("scheme", "").endswith("/countries")]
+    assert [(c.get("term"), c.get("label")) for c in countries] == [("AU", "Australia")]
