@@ -224,10 +224,10 @@ def test_demo_rerun_keeps_picks_and_an_edited_config(tmp_path: Path) -> None:
     edited = config.read_text(encoding="utf-8").replace("title: Socialist World News (demo)", "title: My demo")
     config.write_text(edited, encoding="utf-8")
     again = _demo(demo)
-    assert "used as it is" in again.out
-    assert config.read_text(encoding="utf-8") == edited
     story = run_cli("story", "s3", "-c", config)
     assert story.code == 0 and "for the front page" in story.out
+    assert config.read_text(encoding="utf-8") == edited
+    assert "used as it is" in again.out
     assert "0 failed" in again.out and "0 new" in again.out
 
 
