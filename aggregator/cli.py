@@ -89,10 +89,12 @@ def cmd_fetch(args: argparse.Namespace) -> int:
         if unknown:
             raise CommandError(f"not a feed of {config.path}: {', '.join(sorted(unknown))}", EXIT_USAGE)
     failures: list[str] = []
+    errors: list[str] = []
 
     def note(outcome: Any) -> None:
         if outcome.status == "error" or outcome.status == "gone":
             failures.append(f"{outcome.feed.name} ({outcome.feed.url}): {outcome.status}: {outcome.error}")
+            errors.append(str(outcome.error or ""))
 
     stop = threading.Event()
     with StopOnSignals(stop) as signals, cycle_progress(enabled=not args.quiet) as progress:
@@ -114,8 +116,17 @@ def cmd_fetch(args: argparse.Namespace) -> int:
         return signals.exit_code
     if report.all_failed:
         print(f"aggregator: every feed fetched failed ({report.failed}); see `aggregator status`", file=sys.stderr)
+        if all("connection refused" in e for e in errors) and _is_demo_config(config.path):
+            print("aggregator: hint: the demo's feeds are served only while `aggregator demo` runs;"
+                  " run `aggregator demo` again to fetch them", file=sys.stderr)  # fmt: skip
         return EXIT_ALL_FAILED
     return EXIT_OK
+
+
+def _is_demo_config(path: Path) -> bool:
+    from .demo import is_demo_config
+
+    return is_demo_config(path)
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
@@ -357,9 +368,12 @@ def cmd_opml_export(args: argparse.Namespace) -> int:
 def cmd_opml_import(args: argparse.Namespace) -> int:
     from .feedlist import import_opml
 
-    added = import_opml(Path(args.config), Path(args.file), region=args.region, country=args.country,
-                        language=args.language)  # fmt: skip
-    print(f"added {_plural(added, 'feed')} to {args.config}")
+    report = import_opml(Path(args.config), Path(args.file), region=args.region, country=args.country,
+                         language=args.language)  # fmt: skip
+    for line in report.skipped:
+        print(f"skipped {line}")
+    print(f"added {_plural(report.added, 'feed')} to {args.config}"
+          + (f"; skipped {len(report.skipped)} (see above)" if report.skipped else ""))  # fmt: skip
     return EXIT_OK
 
 

@@ -7,6 +7,7 @@ feeds.yaml as it was. It never fetches a feed and never touches the database.
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ruamel.yaml import YAML
@@ -21,16 +22,26 @@ from .locales import is_country_code, is_language_tag
 from .opml import MAX_OPML_BYTES, OpmlError, OpmlFeed, read_opml
 from .urls import feed_url_key
 
+
+@dataclass
+class ImportReport:
+    """What `opml import` did: how many feeds it appended, and each one it skipped with why."""
+
+    added: int = 0
+    skipped: list[str] = field(default_factory=list)  # "https://x/feed: already in the config as feeds[3] (Name)"
+
+
 def import_opml(
     config_path: Path,
     opml_path: Path,
     region: str,
     country: str | None = None,
     language: str | None = None,
-) -> int:
-    """Append the OPML file's feeds to the config's `feeds:` list; returns how many were added.
+) -> ImportReport:
+    """Append the OPML file's feeds to the config's `feeds:` list; reports how many were added
+    and which were skipped, and why.
 
-    Feeds whose URL the config already has are skipped. The outline's text (or title) is the
+    Feeds whose URL the config (or an earlier outline of the file) already has are skipped. The outline's text (or title) is the
     name, htmlUrl the site; its language if it is a valid tag, else `language`; its country
     (our own export's /country/XX category) else `country`. The file keeps its comments and
     layout, and is replaced only once the result passes validation: on any problem it is left
@@ -47,18 +58,20 @@ def import_opml(
     except OSError as exc:
         raise OpmlError(f"cannot read {opml_path}: {exc.strerror or exc}") from None
 
-    known = {feed_url_key(f.url) for f in config.feeds}
+    known = {feed_url_key(f.url): f"already in the config as feeds[{i}] ({f.name})" for i, f in enumerate(config.feeds)}
+    report = ImportReport()
     new_feeds: list[CommentedMap] = []
     for feed in read_opml(data):
         key = feed_url_key(feed.url)
         if key in known:
+            report.skipped.append(f"{feed.url}: {known[key]}")
             continue
-        known.add(key)
+        known[key] = "listed twice in the OPML file" + (f" (first as {feed.name})" if feed.name else "")
         new_feeds.append(_feed_item(feed, region, country, language))
-    if not new_feeds:
-        return 0
-    _append_feeds(config_path, new_feeds)
-    return len(new_feeds)
+    if new_feeds:
+        _append_feeds(config_path, new_feeds)
+    report.added = len(new_feeds)
+    return report
 
 
 def _feed_item(feed: OpmlFeed, region: str, country: str | None, language: str | None) -> CommentedMap:
@@ -102,13 +115,40 @@ def _append_feeds(config_path: Path, new_feeds: list[CommentedMap]) -> None:
     if not isinstance(feeds, CommentedSeq):
         feeds = CommentedSeq()
         data["feeds"] = feeds
+    spaced = _blank_lines_between_items(text, feeds)
     feeds.fa.set_block_style()  # `feeds: []` becomes a block list
+    old_count = len(feeds)
     old_last = feeds[-1] if len(feeds) else None
     feeds.extend(new_feeds)
     _move_trailing_comment(old_last, new_feeds[-1])
     out = io.StringIO()
     yaml.dump(data, out)
-    _replace_validated(config_path, out.getvalue())
+    result = out.getvalue()
+    if spaced:
+        result = _space_items(result, first=old_count)
+    _replace_validated(config_path, result)
+
+
+def _blank_lines_between_items(text: str, feeds: CommentedSeq) -> bool:
+    """Whether the file separates its feeds by blank lines (most of them, at least)."""
+    lines = text.splitlines()
+    gaps = []
+    for i in range(1, len(feeds)):
+        line = feeds.lc.item(i)[0]
+        if 0 < line < len(lines) + 1:
+            gaps.append(not lines[line - 1].strip())
+    return bool(gaps) and 2 * sum(gaps) >= len(gaps)
+
+
+def _space_items(text: str, first: int) -> str:
+    """A blank line before each feed from index `first` on that does not already follow one."""
+    feeds = YAML().load(text)["feeds"]
+    lines = text.splitlines(keepends=True)
+    for i in reversed(range(first, len(feeds))):
+        line = feeds.lc.item(i)[0]
+        if 0 < line <= len(lines) and lines[line - 1].strip():
+            lines.insert(line, "\n")
+    return "".join(lines)
 
 
 def _move_trailing_comment(old_last: object, new_last: CommentedMap) -> None:

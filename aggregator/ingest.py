@@ -24,6 +24,7 @@ from .models import (
     ParsedEntry,
     ParsedFeed,
 )
+from .parse_errors import xml_problem
 from .urls import is_republishable_id
 
 UNTITLED = "(untitled)"
@@ -355,7 +356,7 @@ def plan_update(
         )
         if prepared.parsed.warning and not (inserts or updates or seen):
             # A broken document that left nothing readable is a failure, not an empty success.
-            status, parse_error = "error", f"the feed is broken and gave no readable entry: {prepared.parsed.warning}"
+            status, parse_error = "error", f"the feed is broken and gave no readable entry: {xml_problem(prepared.parsed.warning)}"
     error = parse_error if parse_error is not None else result.error
     new_state = next_state(config, state, result, status, error, now, digest, prepared, suggested_url)
     return FeedPlan(

@@ -7,6 +7,7 @@ Rendering only reads the store (story queries); writing the files is publish.py'
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -101,8 +102,25 @@ def _templates() -> "jinja2.Environment":
     )
 
 
+# Block elements: a heading must not run into its paragraph ("...Workers Party Another round...").
+_BLOCK_TAG = re.compile(
+    r"</?(?:h[1-6]|p|li|ul|ol|div|br|hr|blockquote|pre|table|tr|td|th|dd|dt|figure|figcaption|section|article)"
+    r"(?:[\s/][^>]*)?>",
+    re.IGNORECASE,
+)
+
+
 def _plain_snippet(html_text: str, limit: int = 280) -> str:
-    text = clean_text(html_text)
+    """The start of an entry's text as one line: its blocks (headings, paragraphs, list items)
+    joined by " · ", or by a space after a block that ends a sentence."""
+    text = ""
+    for block in _BLOCK_TAG.split(html_text):
+        part = clean_text(block)
+        if not part:
+            continue
+        text += ("" if not text else " " if text[-1] in ".!?:;…" else " · ") + part
+        if len(text) > limit:
+            break
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 

@@ -19,6 +19,7 @@ import feedparser
 
 from .locales import is_language_tag
 from .models import FetchSettings, KeySource, ParsedEntry, ParsedFeed, ParseError
+from .parse_errors import explain
 from .sanitize import (
     MAX_HTML_CHARS,
     clean_html,
@@ -533,7 +534,8 @@ def _parse(body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed:
 
     if not entries:
         if not result.get("version") or _is_broken_xml(exception):
-            raise ParseError(_reason(exception), _discover_feed_url(body, base))
+            suggested = _discover_feed_url(body, base)
+            raise ParseError(explain(_reason(exception), body, headers, suggested), suggested)
     return ParsedFeed(
         entries=tuple(entries),
         title=clean_text(feed.get("title")) or None,

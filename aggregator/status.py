@@ -102,7 +102,7 @@ def print_status_table(records: list[dict[str, Any]], last_cycle: CycleRecord | 
         problems = [r["last_error"] or ""]
         if r["moved_to"]:
             problems.append(f"moved to {r['moved_to']}")
-        if r["suggested_url"]:
+        if r["suggested_url"] and r["suggested_url"] not in (r["last_error"] or ""):  # said once is enough
             problems.append(f"feed found at {r['suggested_url']}")
         if r.get("last_warning") and wide:
             problems.append(f"warning: {r['last_warning']}")

@@ -170,7 +170,8 @@ def test_import_into_the_real_default_config_changes_no_existing_line(tmp_path: 
                      "--language", "en", "-c", config)  # fmt: skip
     assert result.code == 0, result.err
     added = _only_additions(before, config.read_text(encoding="utf-8"))
-    assert len(added) == 3 * 5 + 1  # three feeds: url, name, region, country, language; one site
+    assert len([line for line in added if line]) == 3 * 5 + 1  # three feeds: url, name, region, country, language; one site
+    assert added.count("") == 3  # the file separates its feeds by blank lines, so the new ones are too
     assert run_cli("check", "-c", config).code == 0
 
 
