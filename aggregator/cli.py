@@ -179,7 +179,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    config = _load(args)  # raises ConfigError with every problem
+    config = load_config(args.config, use_checked=False)  # raises ConfigError with every problem
     enabled = sum(1 for f in config.feeds if f.enabled)
     print(
         f"{config.path}: OK: {_plural(len(config.feeds), 'feed')} ({enabled} enabled) in"

@@ -5,6 +5,7 @@ It must not touch the network, the database or any output: a bad config changes 
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ from .models import (
     PollingSettings,
     ScheduleSettings,
 )
+from . import __version__
 from .errors import AggregatorError, EXIT_USAGE
 from .locales import is_country_code, is_language_tag, is_subdivision_code
 from .urls import feed_url_key, is_http_url
@@ -87,7 +89,8 @@ def parse_duration(value: Any) -> float:
 class _Checker:
     """Collects problems instead of stopping at the first, so `aggregator check` shows them all."""
 
-    def __init__(self) -> None:
+    def __init__(self, registries: bool = True) -> None:
+        self.registries = registries  # check codes against their registries, not only their shape
         self.problems: list[ConfigProblem] = []
 
     def problem(self, field: str, message: str) -> None:
@@ -151,8 +154,13 @@ def _closest(word: str, choices: set[str]) -> str | None:
     return found[0] if found else None
 
 
-def load_config(path: Path | str = DEFAULT_CONFIG) -> Config:
-    """Read and validate the config file. Raises ConfigError naming every bad field."""
+def load_config(path: Path | str = DEFAULT_CONFIG, use_checked: bool = True) -> Config:
+    """Read and validate the config file. Raises ConfigError naming every bad field.
+
+    Checking language tags and country codes against their registries (langcodes, pycountry)
+    costs a cycle with nothing to do more than the rest of it, so a config whose exact text passed
+    them once is remembered beside the database (`<database>.config-checked`) and later loads
+    check only the shape of those codes. `use_checked=False` (aggregator check) always checks all."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -167,11 +175,39 @@ def load_config(path: Path | str = DEFAULT_CONFIG) -> Config:
         where = f"line {mark.line + 1}" if mark is not None else "(file)"
         reason = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(path, [ConfigProblem(where, f"is not valid YAML: {reason}")]) from None
-    return config_from_dict(data, path)
+    if not use_checked:
+        return config_from_dict(data, path)
+    digest = hashlib.sha256(f"{__version__}\n{path.resolve()}\n{text}".encode("utf-8")).hexdigest()
+    try:
+        shaped = config_from_dict(data, path, registries=False)
+    except ConfigError:
+        shaped = None
+    if shaped is not None:
+        marker = shaped.database.with_name(shaped.database.name + CHECKED_SUFFIX)
+        try:
+            if marker.read_text(encoding="ascii").strip() == digest:
+                return shaped
+        except (OSError, UnicodeDecodeError):
+            pass
+    config = config_from_dict(data, path)
+    marker = config.database.with_name(config.database.name + CHECKED_SUFFIX)
+    try:
+        if marker.parent.is_dir():
+            marker.write_text(digest + "\n", encoding="ascii")
+    except OSError:
+        pass  # a read-only directory: every load checks everything, as before
+    return config
 
 
-def config_from_dict(data: Any, path: Path) -> Config:
-    check = _Checker()
+CHECKED_SUFFIX = ".config-checked"
+_LANGUAGE_SHAPE = re.compile(r"^[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8}){0,6}$")
+_COUNTRY_SHAPE = re.compile(r"^[A-Z]{2}$")
+
+
+def config_from_dict(data: Any, path: Path, registries: bool = True) -> Config:
+    """Validate a parsed config. With `registries` false, language, country and subdivision
+    codes are checked for their shape only (see load_config)."""
+    check = _Checker(registries)
     if not isinstance(data, dict):
         raise ConfigError(path, [ConfigProblem("(file)", "must be a YAML mapping with a 'feeds' list")])
     check.unknown_keys("", data, TOP_KEYS)
@@ -346,10 +382,12 @@ def _check_feeds(check: _Checker, feeds_data: Any, regions: dict[str, str]) -> l
         country = check.text(f"{label}.country", item.get("country"), required=True)
         if country is not None:
             country = country.upper()
-            if not is_country_code(country):
+            if not (is_country_code(country) if check.registries else _COUNTRY_SHAPE.match(country)):
                 check.problem(f"{label}.country", f"{country!r} is not an ISO 3166-1 alpha-2 code such as GB")
         language = check.text(f"{label}.language", item.get("language"), required=True)
-        if language is not None and not is_language_tag(language):
+        if language is not None and not (
+            is_language_tag(language) if check.registries else _LANGUAGE_SHAPE.match(language)
+        ):
             check.problem(f"{label}.language", f"{language!r} is not a BCP 47 language tag such as en or en-GB")
         enabled = item.get("enabled", True)
         if not isinstance(enabled, bool):
@@ -365,7 +403,7 @@ def _check_feeds(check: _Checker, feeds_data: Any, regions: dict[str, str]) -> l
             for code in subdivision_raw:
                 code_text = str(code).upper()
                 m = _SUBDIVISION.match(code_text)
-                if not m or not is_subdivision_code(code_text):
+                if not m or (check.registries and not is_subdivision_code(code_text)):
                     check.problem(f"{label}.subdivision", f"{code!r} is not an ISO 3166-2 code such as GB-SCT")
                 elif country and m.group(1) != country:
                     check.problem(f"{label}.subdivision", f"{code_text} is not in country {country}")
