@@ -252,11 +252,10 @@ def _find_existing(
     return None
 
 
-def is_story(entry: ParsedEntry) -> bool:
+def is_story(entry: ParsedEntry, word_count: int) -> bool:
     """An entry with neither a title, a link nor any text is nothing a reader could read."""
     has_title = bool(entry.title.strip()) and entry.title != UNTITLED
-    has_text = bool(dedupe.text_of(entry.content_html or entry.summary_html).strip())
-    return has_title or bool(entry.link) or has_text
+    return has_title or bool(entry.link) or word_count > 0
 
 
 def plan_entries(
@@ -289,7 +288,7 @@ def plan_entries(
 
     for p in prepared.entries:
         entry = p.entry
-        if not is_story(entry):
+        if not is_story(entry, p.fingerprint.word_count):
             skipped.append(SkippedEntry(entry.key, "not a story"))
             continue
         existing = _find_existing(p, index, document_keys, touched)
