@@ -173,7 +173,7 @@ class _Walker:
         # An unknown namespace: expat reports no qname, so feedparser names the element after the
         # first prefix declared for its URI, or not at all. Either name must stay handler-free.
         given = (el.prefix or "").lower()
-        if given in _STD_PREFIX_NAMES or given in self.doc_prefixes:
+        if given in self.doc_prefixes:
             raise Decline(f"unknown namespace behind a known prefix {given!r}")
         candidate = f"{given}_{local}" if given else local
         if candidate in _HANDLERS or candidate in _RESERVED:
@@ -485,9 +485,13 @@ class _Walker:
             self.leaf_text(el)
             return
         for child in el:
-            if self.name(child) not in allowed:
-                raise Decline(f"{self.name(child)} where only {sorted(allowed)} belong")
-            self.leaf_text(child)
+            child_name = self.name(child)
+            if child_name in allowed:
+                self.leaf_text(child)
+            elif allowed is _PERSON:
+                self.generic(child, child_name)
+            else:
+                raise Decline(f"{child_name} where only {sorted(allowed)} belong")
 
     def skip(self, el: Any, name: str) -> None:
         """A feed-level subtree feedparser keeps in its own dict; only its shape is checked."""
@@ -497,7 +501,9 @@ class _Walker:
             if allowed is None:
                 self.generic(child, child_name)  # e.g. <items><rdf:Seq><rdf:li .../>
             elif child_name not in allowed:
-                raise Decline(f"{child_name} inside {name}")
+                if name not in ("author", "contributor", "managingeditor", "dc_creator", "dc_author"):
+                    raise Decline(f"{child_name} inside {name}")
+                self.generic(child, child_name)  # Blogger's gd:image
             else:
                 self.leaf_text(child)
 
