@@ -23,6 +23,7 @@ Must not raise: any unexpected exception is a decline.
 
 from __future__ import annotations
 
+import html.entities
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -87,6 +88,9 @@ _SENSITIVE_ATTRIBUTES = frozenset(
      "lastmod", "lang", "base", "about"}
 )  # fmt: skip
 
+# Elements whose HTML parse.py only ever passes through clean_html (titles go through clean_text).
+_SHORTCUT_ELEMENTS = frozenset({"content", "description", "summary"})
+
 _DOCTYPE_OR_ENTITY = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 _WIDE_DOCTYPE = re.compile(rb"<\x00!\x00D\x00|\x00<\x00!\x00D", re.IGNORECASE)
 _LINK_ENTITY_FIX = re.compile("&([A-Za-z0-9_]+);")
@@ -132,6 +136,128 @@ _ENTRY_IGNORED: dict[str, frozenset[str]] = {
     "rights": frozenset(), "copyright": frozenset(), "dc_rights": frozenset(), "contributor": _PERSON,
     "dc_contributor": frozenset(),
 }  # fmt: skip
+
+
+# --------------------------------------------------------------------------- HTML feedparser would not change
+#
+# feedparser runs every HTML value through its relative-URI resolver and its sanitizer (both
+# sgmllib-based, most of its time); parse.py then runs nh3 on the result. For HTML in the subset
+# below, those two passes change nothing nh3 would not normalise or remove anyway, so skipping them
+# gives the same clean_html() output (tests/test_fastparse_parity.py checks this on snippets and on
+# every accepted corpus file). Anything outside the subset still goes through feedparser's passes:
+# - only tags feedparser keeps as they are and nh3 does not drop with their content;
+# - void tags (br, img, hr, wbr) never closed, "/>" only on them;
+# - every attribute quoted, with a value, at most once per tag, no "<", ">" or stray "&" in it;
+# - every URL attribute an absolute http(s) URL that urljoin leaves as it is (no relative URLs:
+#   feedparser and nh3 resolve those with different URL libraries);
+# - text with "&" only in well-known entities or printable character references; no comments,
+#   CDATA or declarations.
+if _AVAILABLE:
+    from feedparser.sanitizer import _HTMLSanitizer
+    from .sanitize import _DROP_WITH_CONTENT, ALLOWED_TAGS
+
+    _SIMPLE_TAGS = frozenset(
+        (set(ALLOWED_TAGS) | {"font", "center", "article", "section", "header", "footer", "aside", "nav", "address",
+                              "big", "tt", "strike", "dfn", "kbd", "samp", "var", "wbr"})  # fmt: skip
+        & set(_HTMLSanitizer.acceptable_elements)
+    ) - set(_DROP_WITH_CONTENT) - set(_HTMLSanitizer.unacceptable_elements_with_end_tag) - {"svg", "math"}
+    _SIMPLE_ATTRIBUTES = frozenset(_HTMLSanitizer.acceptable_attributes) | {"class", "id", "style"}
+_VOID_TAGS = frozenset({"br", "hr", "img", "wbr"})
+_ENTITY_NAMES = frozenset(html.entities.entitydefs)
+_URL_ATTRIBUTES = frozenset({"href", "src", "cite", "longdesc", "usemap", "background", "action", "codebase", "poster", "data"})
+_HTML_TOKEN = re.compile(
+    r"""(?P<text>[^<&]+)"""
+    r"""|(?P<ref>&(?:[A-Za-z][A-Za-z0-9]{1,31}|\#[0-9]{1,7}|\#[xX][0-9A-Fa-f]{1,6});)"""
+    r"""|<(?P<end>/)?(?P<tag>[A-Za-z][A-Za-z0-9]{0,15})(?P<attrs>(?:\s+[A-Za-z][A-Za-z0-9_:.-]{0,40}\s*=\s*(?:"[^"<>]*"|'[^'<>]*'))*)\s*(?P<close>/)?>"""
+)
+_HTML_ATTRIBUTE = re.compile(r"""\s+([A-Za-z][A-Za-z0-9_:.-]{0,40})\s*=\s*(?:"([^"<>]*)"|'([^'<>]*)')""")
+_ATTRIBUTE_REF = re.compile(r"&(?:amp|quot|#39|#039);")
+_SIMPLE_URL = re.compile(
+    r"https?://[a-z0-9-]+(?:\.[a-z0-9-]+)*(?::[0-9]{1,5})?"
+    r"(?:/[A-Za-z0-9._~!$'()*+,=:@%/-]*)?"
+    r"(?:\?[A-Za-z0-9._~!$'()*+,=:@%/?-]+(?:&amp;[A-Za-z0-9._~!$'()*+,=:@%/?-]+)*)?"
+    r"(?:\#[A-Za-z0-9._~!$'()*+,=:@%/?-]+)?"
+)
+
+
+_RELATIVE_URL = re.compile(
+    r"[A-Za-z0-9._~!$'()*+,=@%/-]+"
+    r"(?:\?[A-Za-z0-9._~!$'()*+,=:@%/?-]+)?"
+    r"(?:\#[A-Za-z0-9._~!$'()*+,=:@%/?-]+)?"
+)
+if _AVAILABLE:
+    from feedparser.urls import RelativeURIResolver
+
+    _RESOLVED_ATTRIBUTES = frozenset(RelativeURIResolver.relative_uris)
+
+
+def _simple_html(text: str, base: str) -> str | None:
+    """`text` as feedparser's resolver and sanitizer would leave it for nh3, or None if unsure.
+
+    Within the subset, the one change of theirs nh3 does not undo is attribute order: feedparser
+    sorts each tag's attributes by name, nh3 keeps the order it is given. So tags whose attributes
+    are not in order are rewritten with the same attributes sorted. And a plain relative URL is
+    resolved here, with feedparser's own function, where feedparser's resolver would resolve it.
+    """
+    pos, end = 0, len(text)
+    pieces: list[str] = []
+    kept = 0  # text[kept:pos] still to copy into pieces, if any tag needs rewriting
+    while pos < end:
+        match = _HTML_TOKEN.match(text, pos)
+        if match is None:
+            return None
+        pos = match.end()
+        if match.group("text") is not None:
+            continue
+        ref = match.group("ref")
+        if ref is not None:
+            body = ref[1:-1]
+            if body[0] != "#":
+                if body not in _ENTITY_NAMES:
+                    return None
+                continue
+            code = int(body[2:], 16) if body[1] in "xX" else int(body[1:])
+            if code < 0xA0 or 0xD800 <= code <= 0xDFFF or code > 0x10FFFF or code in (0xFFFE, 0xFFFF):
+                return None
+            continue
+        tag = match.group("tag").lower()
+        if tag not in _SIMPLE_TAGS:
+            return None
+        if match.group("end"):
+            if tag in _VOID_TAGS or match.group("attrs") or match.group("close"):
+                return None
+            continue
+        if match.group("close") and tag not in _VOID_TAGS:
+            return None
+        names: list[str] = []
+        segments: list[tuple[str, str]] = []
+        rewrite = False
+        for attribute in _HTML_ATTRIBUTE.finditer(match.group("attrs")):
+            name = attribute.group(1).lower()
+            value = attribute.group(2) if attribute.group(2) is not None else attribute.group(3)
+            if name in names or name not in _SIMPLE_ATTRIBUTES or name.startswith("on"):
+                return None
+            names.append(name)
+            segments.append((name, attribute.group(0).strip()))
+            if "&" in _ATTRIBUTE_REF.sub("", value):
+                return None
+            if name in _URL_ATTRIBUTES and not _SIMPLE_URL.fullmatch(value):
+                if (tag, name) not in _RESOLVED_ATTRIBUTES or not _RELATIVE_URL.fullmatch(value):
+                    return None
+                value = make_safe_absolute_uri(base, value)
+                if not _SIMPLE_URL.fullmatch(value):
+                    return None
+                segments[-1] = (name, f'{name}="{value}"')
+                rewrite = True
+        if rewrite or names != sorted(names):
+            pieces.append(text[kept : match.start()])
+            rebuilt = "".join(" " + segment for _, segment in sorted(segments))
+            pieces.append(f"<{match.group('tag')}{rebuilt}{' /' if match.group('close') else ''}>")
+            kept = pos
+    if not pieces:
+        return text
+    pieces.append(text[kept:])
+    return "".join(pieces)
 
 
 def _split(tag: str) -> tuple[str, str]:
@@ -254,6 +380,10 @@ class _Walker:
             htmlish = ctype in _HTML_TYPES
         else:
             htmlish = True
+        if htmlish and name in _SHORTCUT_ELEMENTS and ctype == "text/html":
+            simple = _simple_html(out, base)
+            if simple is not None:
+                out, htmlish = simple, False  # as feedparser's two passes would leave it for nh3
         if htmlish and name in _CAN_CONTAIN_RELATIVE_URIS:
             out = resolve_relative_uris(out, base, "utf-8", ctype or "text/html")
         if htmlish and name in _CAN_CONTAIN_DANGEROUS_MARKUP:
