@@ -286,3 +286,115 @@ def write_report(path: Path) -> str:
 
 if __name__ == "__main__":
     print(write_report(REPO / "docs" / "parity.md"))
+
+
+# --------------------------------------------------------------------------- the HTML shortcut
+
+_BASE = "https://example.org/2026/12/post/"
+
+
+def _through_feedparser(html_text: str) -> str:
+    from feedparser.sanitizer import _sanitize_html
+    from feedparser.urls import resolve_relative_uris
+
+    html_text = html_text.strip()  # as feedparser's pop() and the fast path's value() both do first
+    resolved = resolve_relative_uris(html_text, _BASE, "utf-8", "text/html")
+    return parse_module.clean_html(parse_module.strip_feed_boilerplate(_sanitize_html(resolved, "utf-8", "text/html")), base_url=_BASE)
+
+
+def _through_shortcut(html_text: str) -> str | None:
+    simple = fastparse._simple_html(html_text.strip(), _BASE)
+    if simple is None:
+        return None
+    return parse_module.clean_html(parse_module.strip_feed_boilerplate(simple), base_url=_BASE)
+
+
+SIMPLE_SNIPPETS = [
+    "<p>Plain paragraph.</p>",
+    '<p><img src="https://example.org/a.jpg" alt="A &amp; B" width="800" height="450" class="wp-image-1" /></p>',
+    '<p><a href="https://example.org/x?a=1&amp;b=2" title="t" target="_blank">link</a> &amp; more &#8211; &nbsp; &eacute;</p>',
+    '<figure class="wp-block-image"><img src="/wp-content/uploads/x.jpg" alt=""><figcaption>Cap</figcaption></figure>',
+    '<a href="../other/">up</a> <a href="page.html#frag">rel</a> <a href="//cdn.example.net/x">proto</a>',
+    '<blockquote cite="https://example.org/q"><p>quote</p></blockquote><q cite="/q2">q</q>',
+    "<ul><li>one</li><li>two<br>three</li></ul><ol start=\"3\"><li value=\"5\">x</li></ol>",
+    '<table><tr><td colspan="2">a</td></tr></table><p>text with a > sign</p>',
+    '<p style="color:red" id="x" lang="en">styled</p><span class="a" dir="rtl">rtl</span>',
+    '<p>The post <a href="https://example.org/p/">P</a> appeared first on <a href="https://example.org">Site</a>.</p>',
+    "<h2>Head</h2><pre>  code\n  block</pre><code>x &lt; y</code>",
+    '<p><a title="z" href="https://example.org/">sorted later</a><img width="1" src="https://example.org/i.png" alt="i"></p>',
+    "<div><p>unclosed<p>second</div>",
+    "<p><b><i>misnested</b></i></p>",
+    "  leading and trailing whitespace  \r\n<p>crlf\r\nline</p>  ",
+]
+NOT_SIMPLE_SNIPPETS = [
+    "<p>x<!-- comment --></p>",
+    "<script>alert(1)</script>",
+    "<iframe src='https://example.org/'>fallback</iframe>",
+    '<a href="javascript:alert(1)">x</a>',
+    '<a href="">empty</a>',
+    '<a href="https://example.org/a b">space</a>',
+    "<p>bare & ampersand</p>",
+    "<p>&unknownentity;</p>",
+    "<p>&#150; C1 reference</p>",
+    "<br/></br>",
+    "<p/>",
+    '<img src="https://example.org/i.png" src="https://example.org/j.png">',
+    "<input checked>",
+    "<mark>not kept by feedparser</mark>",
+    "<svg><circle/></svg>",
+    '<p onclick="x()">handler</p>',
+    "<![CDATA[x]]>",
+    "<p>unterminated <b",
+]
+
+
+@pytest.mark.parametrize("snippet", SIMPLE_SNIPPETS)
+def test_shortcut_html_gives_what_feedparsers_passes_give(snippet: str) -> None:
+    shortcut = _through_shortcut(snippet)
+    assert shortcut is not None, "expected this snippet inside the shortcut's subset"
+    assert shortcut == _through_feedparser(snippet)
+
+
+@pytest.mark.parametrize("snippet", NOT_SIMPLE_SNIPPETS)
+def test_shortcut_declines_html_outside_its_subset(snippet: str) -> None:
+    assert fastparse._simple_html(snippet, _BASE) is None
+
+
+def test_shortcut_equivalence_on_generated_html() -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    urls = st.sampled_from(["https://example.org/a", "/b/c", "d.html", "../e/", "https://example.org/f?x=1&amp;y=2", "//cdn.example.net/g", "h#i"])
+    texts = st.sampled_from(["text", " spaced ", "a &amp; b", "&eacute;t&eacute;", "&#8217;", "x > y", "\n", "appeared first on", "The post "])
+    attributes = st.sampled_from(["TITLE='it''s'", 'ALT="A"', "title='q'", 'title="t"', 'alt="a"', 'class="c"', 'width="10"', 'height="20"', 'id="i"', 'style="x"', 'colspan="2"'])
+    tags = st.sampled_from(["p", "div", "span", "a", "b", "i", "em", "strong", "ul", "li", "ol", "blockquote", "table", "tr", "td", "h2", "pre", "figure", "figcaption", "section", "font", "P", "Em", "q", "sub", "sup", "dl", "dt", "dd", "abbr", "center"])
+
+    @st.composite
+    def fragments(draw: Any) -> str:
+        out = []
+        for _ in range(draw(st.integers(1, 12))):
+            kind = draw(st.integers(0, 5))
+            if kind == 0:
+                out.append(draw(texts))
+            elif kind == 1:
+                out.append(f'<img src="{draw(urls)}" ' + " ".join(draw(st.lists(attributes, max_size=3, unique=True))) + ">")
+            elif kind == 2:
+                out.append("<br>")
+            elif kind == 3:
+                out.append(f"</{draw(tags)}>")
+            else:
+                tag = draw(tags)
+                extra = draw(st.lists(attributes, max_size=3, unique=True))
+                if tag in ("a", "blockquote"):
+                    extra.append(f'{"href" if tag == "a" else "cite"}="{draw(urls)}"')
+                out.append(f"<{tag}" + "".join(" " + a for a in draw(st.permutations(extra))) + ">")
+        return "".join(out)
+
+    @settings(max_examples=1500, deadline=None, database=None)
+    @given(fragments())
+    def check(snippet: str) -> None:
+        shortcut = _through_shortcut(snippet)
+        if shortcut is not None:
+            assert shortcut == _through_feedparser(snippet), snippet
+
+    check()
