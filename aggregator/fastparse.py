@@ -93,6 +93,7 @@ _SHORTCUT_ELEMENTS = frozenset({"content", "description", "summary"})
 
 _DOCTYPE_OR_ENTITY = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 _WIDE_DOCTYPE = re.compile(rb"<\x00!\x00D\x00|\x00<\x00!\x00D", re.IGNORECASE)
+_PREFIX_DECLARATION = re.compile(rb"""xmlns:([A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _LINK_ENTITY_FIX = re.compile("&([A-Za-z0-9_]+);")
 
 # Entry elements, by feedparser's name for them, and what they are.
@@ -680,10 +681,22 @@ def _parse(prepared: bytes, headers: Mapping[str, str], original: bytes) -> dict
     if root is None or len(parser.error_log):
         raise Decline("parser warnings")
     version = _version(root)
-    doc_prefixes = frozenset(p.lower() for p, uri in root.nsmap.items() if p and uri.lower() in _STD_PREFIX)
+    # feedparser maps each prefix the document declares for a known namespace to its standard one,
+    # document-wide; a document prefix that is another namespace's standard prefix, or that an
+    # unknown namespace reuses elsewhere, would send elements to other handlers.
+    doc_prefixes: set[str] = set()
+    for match in _PREFIX_DECLARATION.finditer(data):
+        prefix = match.group(1).decode("ascii").lower()
+        uri = match.group(2) if match.group(2) is not None else match.group(3)
+        standard = _STD_PREFIX.get(uri.decode("utf-8", "replace").lower())
+        if standard is None:
+            continue
+        if prefix != standard.lower() and prefix in _STD_PREFIX_NAMES:
+            raise Decline(f"prefix {prefix!r} declared for another namespace")
+        doc_prefixes.add(prefix)
     base = headers.get("content-location", "")
     base = make_safe_absolute_uri(base) or base
-    walker = _Walker(version, base, headers.get("content-language") or None, doc_prefixes)
+    walker = _Walker(version, base, headers.get("content-language") or None, frozenset(doc_prefixes))
     attrs, root_base, root_lang = walker.scope(root, walker.root_base, walker.root_lang)
     if root_lang and version != "rss10":  # feedparser compares the lower-cased "rdf:rdf" to "rdf:RDF"
         walker.feed["language"] = root_lang.replace("_", "-")

@@ -398,3 +398,10 @@ def test_shortcut_equivalence_on_generated_html() -> None:
             assert shortcut == _through_feedparser(snippet), snippet
 
     check()
+
+
+def test_declines_a_standard_prefix_bound_to_another_known_namespace() -> None:
+    # feedparser would map "content:" to Dublin Core document-wide and miss content:encoded.
+    ns = b' xmlns:content="http://purl.org/dc/elements/1.1/" xmlns:c="http://purl.org/rss/1.0/modules/content/"'
+    reason = _reason(_rss(b"<c:encoded>x</c:encoded><content:creator>A</content:creator>", ns))
+    assert reason is not None and "declared for another namespace" in reason
