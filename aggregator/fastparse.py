@@ -269,9 +269,10 @@ def _split(tag: str) -> tuple[str, str]:
 
 
 class _Walker:
-    def __init__(self, version: str, base: str, lang: str | None, doc_prefixes: frozenset[str]):
+    def __init__(self, version: str, base: str, lang: str | None, doc_prefixes: frozenset[str], unknown_prefixes: dict[str, set[str]]):
         self.version = version
-        self.doc_prefixes = doc_prefixes
+        self.doc_prefixes = doc_prefixes  # declared anywhere for a known namespace
+        self.unknown_prefixes = unknown_prefixes  # unknown namespace URI -> prefixes declared for it
         self.base_cache: dict[tuple[str, str], str] = {}
         self.feed: dict[str, Any] = {}
         self.entries: list[dict[str, Any]] = []
@@ -300,11 +301,12 @@ class _Walker:
         # An unknown namespace: expat reports no qname, so feedparser names the element after the
         # first prefix declared for its URI, or not at all. Either name must stay handler-free.
         given = (el.prefix or "").lower()
-        if given in self.doc_prefixes:
-            raise Decline(f"unknown namespace behind a known prefix {given!r}")
-        candidate = f"{given}_{local}" if given else local
-        if candidate in _HANDLERS or candidate in _RESERVED:
-            raise Decline(f"element {candidate!r} in an unknown namespace")
+        prefixes = self.unknown_prefixes.get(ns, set()) | ({given} if given else set())
+        if prefixes & self.doc_prefixes:
+            raise Decline(f"unknown namespace behind a known prefix {sorted(prefixes & self.doc_prefixes)}")
+        for candidate in [f"{p}_{local}" for p in prefixes] or [local]:
+            if candidate in _HANDLERS or candidate in _RESERVED:
+                raise Decline(f"element {candidate!r} in an unknown namespace")
         return f"{given}_{local}" if given else f"_{local}"
 
     @staticmethod
@@ -656,7 +658,7 @@ def _version(root: Any) -> str:
         if _ATOM_NS.lower() in declared or root.nsmap.get(None, "").lower() == _RSS090_NS or _RSS10_NS not in declared:
             raise Decline("RDF that is not plain RSS 1.0")
         return "rss10"
-    raise Decline(f"root element {local!r}")
+    raise Decline(f"root element {local!r} in namespace {ns or 'none'!r}")
 
 
 def _parse(prepared: bytes, headers: Mapping[str, str], original: bytes) -> dict[str, Any]:
@@ -685,18 +687,21 @@ def _parse(prepared: bytes, headers: Mapping[str, str], original: bytes) -> dict
     # document-wide; a document prefix that is another namespace's standard prefix, or that an
     # unknown namespace reuses elsewhere, would send elements to other handlers.
     doc_prefixes: set[str] = set()
+    unknown_prefixes: dict[str, set[str]] = {}
     for match in _PREFIX_DECLARATION.finditer(data):
         prefix = match.group(1).decode("ascii").lower()
-        uri = match.group(2) if match.group(2) is not None else match.group(3)
-        standard = _STD_PREFIX.get(uri.decode("utf-8", "replace").lower())
+        uri_bytes = match.group(2) if match.group(2) is not None else match.group(3)
+        uri = uri_bytes.decode("utf-8", "replace")
+        standard = _STD_PREFIX.get(uri.lower())
         if standard is None:
+            unknown_prefixes.setdefault(uri, set()).add(prefix)
             continue
         if prefix != standard.lower() and prefix in _STD_PREFIX_NAMES:
             raise Decline(f"prefix {prefix!r} declared for another namespace")
         doc_prefixes.add(prefix)
     base = headers.get("content-location", "")
     base = make_safe_absolute_uri(base) or base
-    walker = _Walker(version, base, headers.get("content-language") or None, frozenset(doc_prefixes))
+    walker = _Walker(version, base, headers.get("content-language") or None, frozenset(doc_prefixes), unknown_prefixes)
     attrs, root_base, root_lang = walker.scope(root, walker.root_base, walker.root_lang)
     if root_lang and version != "rss10":  # feedparser compares the lower-cased "rdf:rdf" to "rdf:RDF"
         walker.feed["language"] = root_lang.replace("_", "-")

@@ -237,7 +237,7 @@ def test_an_internal_error_is_a_decline() -> None:
 def write_report(path: Path) -> str:
     outcomes = [o for name, p in SOURCES for o in compare(name, p)]
     accepted = [o for o in outcomes if o.reason is None]
-    reasons = Counter(o.reason.split(":")[0][:70] for o in outcomes if o.reason is not None)
+    reasons = Counter(o.reason.split(": ")[0][:90] for o in outcomes if o.reason is not None)
     by_group: Counter[str] = Counter()
     accepted_by_group: Counter[str] = Counter()
     for o in outcomes:
