@@ -483,6 +483,22 @@ class _Walker:
             elif email:
                 entry["author"] = email
 
+    def media_content(self, el: Any, entry: Mapping[str, Any], base: str, lang: str | None) -> None:
+        """<media:content> with a <media:title> (WordPress.com's author gravatar) or <media:thumbnail>.
+
+        feedparser reads media:title as a title one level deeper than the entry's own, so once the
+        entry has a non-empty title it is ignored; before that it would be the entry's title, which
+        this does not model."""
+        for child in el:
+            child_name = self.name(child)
+            self.scope(child, base, lang)
+            self.leaf_text(child)
+            if child_name == "media_title":
+                if not entry.get("title"):
+                    raise Decline("media:title before the entry's own title")
+            elif child_name != "media_thumbnail":
+                raise Decline(f"{child_name} inside media:content")
+
     def category(self, el: Any, entry: dict[str, Any], attrs: Mapping[str, str], base: str) -> None:
         tags: list[dict[str, Any]] = entry.setdefault("tags", [])
 
@@ -556,6 +572,8 @@ class _Walker:
                 entry["updated_parsed"] = _parse_date(self.value("updated", self.leaf_text(child), c_base)[0])
             elif name in _CREATED:
                 entry["created_parsed"] = _parse_date(self.value("created", self.leaf_text(child), c_base)[0])
+            elif name == "media_content" and len(child):
+                self.media_content(child, entry, c_base, c_lang)
             elif name in _HARMLESS_LEAVES:
                 if len(child):
                     raise Decline(f"children inside {name}")

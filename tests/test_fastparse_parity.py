@@ -202,6 +202,17 @@ def test_declines(body: bytes, expected: str) -> None:
     assert reason is not None and expected in reason, reason
 
 
+def test_wordpress_com_media_content_after_the_title_is_accepted_and_matches() -> None:
+    ns = b' xmlns:media="http://search.yahoo.com/mrss/"'
+    gravatar = b'<media:content url="https://gravatar.example/a" medium="image"><media:title type="html">author</media:title></media:content>'
+    body = _rss(gravatar, ns)
+    assert _reason(body) is None
+    assert _normalised(body, PLAIN, True) == _normalised(body, PLAIN, False)
+    assert parse_feed(body, {}, URL).entries[0].title == "One"
+    before = body.replace(b"<item><title>One</title>", b"<item>" + gravatar + b"<title>One</title>").replace(gravatar + b"</item>", b"</item>")
+    assert "media:title before" in (_reason(before) or "")
+
+
 def test_declines_encoding_trouble() -> None:
     # Declared UTF-8 but not UTF-8 at all (and too few UTF-8 sequences for repair_encoding to act):
     # feedparser falls back to windows-1252 and says so; that is its call to make.
