@@ -8,13 +8,15 @@ To get the same values, it applies the same per-element steps feedparser's stric
 through feedparser's own functions where it has them: encoding conversion (convert_to_utf8),
 xml:base resolution (_urljoin, make_safe_absolute_uri), "does this RSS title look like HTML",
 relative-URI resolution and sanitizing inside HTML (resolve_relative_uris, _sanitize_html),
-date parsing (_parse_date) and its UTF-8/windows-1252 repairs.
+date parsing (_parse_date) and its UTF-8/windows-1252 repairs. Those two HTML passes (sgmllib,
+most of feedparser's time) are skipped for HTML in a subset where they change nothing that nh3
+keeps, except attribute order and plain relative URLs, which _simple_html reproduces.
 
 Whatever it is not sure to read exactly as feedparser does, it declines (parse() returns None)
 and feedparser reads the document: any DOCTYPE or entity declaration, XML that is not well-formed
 (or only "recoverably" so), encoding trouble, RSS 0.9x, Atom 0.3, an element inside an entry that
-feedparser handles specially but this does not (itunes:*, media:title, source, xhtml content,
-...), an unknown namespace element that could reach one of feedparser's handlers, child elements
+feedparser handles specially but this does not (itunes:*, a bare media:title, source, xhtml
+content, ...), an unknown namespace element that could reach one of feedparser's handlers, child elements
 inside a text element, repeated titles/descriptions/contents/ids in one entry, and no entries.
 Declining is always safe; accepting must be exact (tests/test_fastparse_parity.py checks).
 
