@@ -168,10 +168,10 @@ if _AVAILABLE:
 _VOID_TAGS = frozenset({"br", "hr", "img", "wbr"})
 _ENTITY_NAMES = frozenset(html.entities.entitydefs)
 _URL_ATTRIBUTES = frozenset({"href", "src", "cite", "longdesc", "usemap", "background", "action", "codebase", "poster", "data"})
-_HTML_TOKEN = re.compile(
-    r"""(?P<text>[^<&]+)"""
-    r"""|(?P<ref>&(?:[A-Za-z][A-Za-z0-9]{1,31}|\#[0-9]{1,7}|\#[xX][0-9A-Fa-f]{1,6});)"""
-    r"""|<(?P<end>/)?(?P<tag>[A-Za-z][A-Za-z0-9]{0,15})(?P<attrs>(?:\s+[A-Za-z][A-Za-z0-9_:.-]{0,40}\s*=\s*(?:"[^"<>]*"|'[^'<>]*'))*)\s*(?P<close>/)?>"""
+_HTML_MARKUP = re.compile(
+    r"""<(?P<end>/)?(?P<tag>[A-Za-z][A-Za-z0-9]{0,15})(?P<attrs>(?:\s+[A-Za-z][A-Za-z0-9_:.-]{0,40}\s*=\s*(?:"[^"<>]*"|'[^'<>]*'))*)\s*(?P<close>/)?>"""
+    r"""|&(?P<ref>[A-Za-z][A-Za-z0-9]{1,31}|\#[0-9]{1,7}|\#[xX][0-9A-Fa-f]{1,6});"""
+    r"""|(?P<bad>[<&])"""
 )
 _HTML_ATTRIBUTE = re.compile(r"""\s+([A-Za-z][A-Za-z0-9_:.-]{0,40})\s*=\s*(?:"([^"<>]*)"|'([^'<>]*)')""")
 _ATTRIBUTE_REF = re.compile(r"&(?:amp|quot|#39|#039);")
@@ -194,6 +194,51 @@ if _AVAILABLE:
     _RESOLVED_ATTRIBUTES = frozenset(RelativeURIResolver.relative_uris)
 
 
+def _simple_ref(body: str) -> bool:
+    if body[0] != "#":
+        return body in _ENTITY_NAMES
+    code = int(body[2:], 16) if body[1] in "xX" else int(body[1:])
+    return not (code < 0xA0 or 0xD800 <= code <= 0xDFFF or code > 0x10FFFF or code in (0xFFFE, 0xFFFF))
+
+
+def _simple_tag(match: re.Match[str], base: str) -> tuple[bool, str | None, bool]:
+    """(inside the subset, the tag rewritten or None if unchanged, whether that depends on `base`)."""
+    tag = match.group("tag").lower()
+    if tag not in _SIMPLE_TAGS:
+        return False, None, False
+    if match.group("end"):
+        return not (tag in _VOID_TAGS or match.group("attrs") or match.group("close")), None, False
+    if match.group("close") and tag not in _VOID_TAGS:
+        return False, None, False
+    names: list[str] = []
+    segments: list[tuple[str, str]] = []
+    resolved = False
+    for attribute in _HTML_ATTRIBUTE.finditer(match.group("attrs")):
+        name = attribute.group(1).lower()
+        value = attribute.group(2) if attribute.group(2) is not None else attribute.group(3)
+        if name in names or name not in _SIMPLE_ATTRIBUTES or name.startswith("on"):
+            return False, None, False
+        names.append(name)
+        segments.append((name, attribute.group(0).strip()))
+        if "&" in value and "&" in _ATTRIBUTE_REF.sub("", value):
+            return False, None, False
+        if name in _URL_ATTRIBUTES and not _SIMPLE_URL.fullmatch(value):
+            if (tag, name) not in _RESOLVED_ATTRIBUTES or not _RELATIVE_URL.fullmatch(value):
+                return False, None, False
+            value = make_safe_absolute_uri(base, value)
+            if not _SIMPLE_URL.fullmatch(value):
+                return False, None, False
+            segments[-1] = (name, f'{name}="{value}"')
+            resolved = True
+    if not resolved and names == sorted(names):
+        return True, None, False
+    rebuilt = "".join(" " + segment for _, segment in sorted(segments))
+    return True, f"<{match.group('tag')}{rebuilt}{' /' if match.group('close') else ''}>", resolved
+
+
+_TAG_CACHE: dict[str, tuple[bool, str | None]] = {}
+
+
 def _simple_html(text: str, base: str) -> str | None:
     """`text` as feedparser's resolver and sanitizer would leave it for nh3, or None if unsure.
 
@@ -201,62 +246,34 @@ def _simple_html(text: str, base: str) -> str | None:
     sorts each tag's attributes by name, nh3 keeps the order it is given. So tags whose attributes
     are not in order are rewritten with the same attributes sorted. And a plain relative URL is
     resolved here, with feedparser's own function, where feedparser's resolver would resolve it.
+    Text between tags and references needs no look: it holds no "<" or "&".
     """
-    pos, end = 0, len(text)
     pieces: list[str] = []
-    kept = 0  # text[kept:pos] still to copy into pieces, if any tag needs rewriting
-    while pos < end:
-        match = _HTML_TOKEN.match(text, pos)
-        if match is None:
+    kept = 0  # text[kept:] still to copy into pieces, once a tag needed rewriting
+    for match in _HTML_MARKUP.finditer(text):
+        if match.group("bad") is not None:
             return None
-        pos = match.end()
-        if match.group("text") is not None:
-            continue
         ref = match.group("ref")
         if ref is not None:
-            body = ref[1:-1]
-            if body[0] != "#":
-                if body not in _ENTITY_NAMES:
-                    return None
-                continue
-            code = int(body[2:], 16) if body[1] in "xX" else int(body[1:])
-            if code < 0xA0 or 0xD800 <= code <= 0xDFFF or code > 0x10FFFF or code in (0xFFFE, 0xFFFF):
+            if not _simple_ref(ref):
                 return None
             continue
-        tag = match.group("tag").lower()
-        if tag not in _SIMPLE_TAGS:
+        token = match.group(0)
+        verdict = _TAG_CACHE.get(token)
+        if verdict is None:
+            ok, rewritten, depends_on_base = _simple_tag(match, base)
+            verdict = (ok, rewritten)
+            if not depends_on_base:
+                if len(_TAG_CACHE) > 4096:
+                    _TAG_CACHE.clear()
+                _TAG_CACHE[token] = verdict
+        ok, rewritten = verdict
+        if not ok:
             return None
-        if match.group("end"):
-            if tag in _VOID_TAGS or match.group("attrs") or match.group("close"):
-                return None
-            continue
-        if match.group("close") and tag not in _VOID_TAGS:
-            return None
-        names: list[str] = []
-        segments: list[tuple[str, str]] = []
-        rewrite = False
-        for attribute in _HTML_ATTRIBUTE.finditer(match.group("attrs")):
-            name = attribute.group(1).lower()
-            value = attribute.group(2) if attribute.group(2) is not None else attribute.group(3)
-            if name in names or name not in _SIMPLE_ATTRIBUTES or name.startswith("on"):
-                return None
-            names.append(name)
-            segments.append((name, attribute.group(0).strip()))
-            if "&" in _ATTRIBUTE_REF.sub("", value):
-                return None
-            if name in _URL_ATTRIBUTES and not _SIMPLE_URL.fullmatch(value):
-                if (tag, name) not in _RESOLVED_ATTRIBUTES or not _RELATIVE_URL.fullmatch(value):
-                    return None
-                value = make_safe_absolute_uri(base, value)
-                if not _SIMPLE_URL.fullmatch(value):
-                    return None
-                segments[-1] = (name, f'{name}="{value}"')
-                rewrite = True
-        if rewrite or names != sorted(names):
+        if rewritten is not None:
             pieces.append(text[kept : match.start()])
-            rebuilt = "".join(" " + segment for _, segment in sorted(segments))
-            pieces.append(f"<{match.group('tag')}{rebuilt}{' /' if match.group('close') else ''}>")
-            kept = pos
+            pieces.append(rewritten)
+            kept = match.end()
     if not pieces:
         return text
     pieces.append(text[kept:])
