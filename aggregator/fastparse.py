@@ -699,6 +699,9 @@ def _version(root: Any) -> str:
 
 
 def _parse(prepared: bytes, headers: Mapping[str, str], original: bytes) -> dict[str, Any]:
+    head = prepared[:4]
+    if not prepared.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<") and not head.startswith((b"\xff\xfe", b"\xfe\xff", b"\x00\x00", b"<\x00", b"\x00<")):
+        raise Decline("not markup")  # cheaply, before converting and parsing megabytes of junk
     if _DOCTYPE_OR_ENTITY.search(original) or _WIDE_DOCTYPE.search(original[:65536]):
         raise Decline("a DOCTYPE")
     encoding_result: dict[str, Any] = {}

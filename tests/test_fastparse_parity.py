@@ -175,6 +175,7 @@ def test_accepts_rss_with_content_dc_and_wordpress_extensions() -> None:
         pytest.param(b'<?xml version="1.0"?>\n<!DOCTYPE rss>\n' + _rss().split(b"?>", 1)[1], "a DOCTYPE", id="doctype"),
         pytest.param(b'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY e "x">]><rss version="2.0"><channel><item><title>&e;</title></item></channel></rss>', "a DOCTYPE", id="entity-declaration"),
         pytest.param(_rss().replace(b"</channel>", b""), "not well-formed", id="ill-formed"),
+        pytest.param(b"Deprecated: " * 1000, "not markup", id="not-markup"),
         pytest.param(_rss(b"<title>&nbsp;</title>"), "not well-formed", id="undefined-entity"),
         pytest.param(_rss().replace(b'version="2.0"', b'version="0.91"'), "RSS version", id="rss-0.91"),
         pytest.param(_rss().replace(b'version="2.0"', b""), "RSS version", id="rss-without-version"),
