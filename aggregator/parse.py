@@ -17,6 +17,7 @@ from typing import Any
 
 import feedparser
 
+from . import fastparse
 from .locales import is_language_tag
 from .models import FetchSettings, KeySource, ParsedEntry, ParsedFeed, ParseError
 from .parse_errors import explain
@@ -518,12 +519,16 @@ def _parse(body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed:
     if not prepared.strip():
         raise ParseError("the response held no feed document")
     prepared, feedparser_headers = repair_encoding(prepared, _feedparser_headers(headers, url))
-    result = feedparser.parse(
-        io.BytesIO(prepared),
-        response_headers=feedparser_headers,
-        sanitize_html=True,
-        resolve_relative_uris=True,
-    )
+    # The lxml fast path returns the same result mapping for documents it reads exactly as
+    # feedparser does, and None for everything else (see aggregator/fastparse.py).
+    result = fastparse.parse(prepared, feedparser_headers, body)
+    if result is None:
+        result = feedparser.parse(
+            io.BytesIO(prepared),
+            response_headers=feedparser_headers,
+            sanitize_html=True,
+            resolve_relative_uris=True,
+        )
     exception: BaseException | None = result.get("bozo_exception") if result.get("bozo") else None
     feed: Mapping[str, Any] = result.get("feed") or {}
     base = safe_url(url) or url
