@@ -98,7 +98,7 @@ def _visible(html_text: str) -> tuple[str, bool]:
     text = _BLOCK_TAGS.sub("\n", text)
     text = _ANY_TAG.sub("", text)
     text = html.unescape(text).replace("\u00a0", " ")
-    if _MOJIBAKE.search(text):
+    if not text.isascii() and _MOJIBAKE.search(text):
         text = _repair_mojibake(text)
     text = text.strip()
     # Footers and markers only ever end a text; matching on the tail keeps these end-anchored patterns
@@ -125,8 +125,17 @@ def _repair_mojibake(text: str) -> str:
     return repaired if repaired.count("\ufffd") <= 2 else text
 
 
+# For ASCII text the same as _NOT_WORD after case folding (\w is [A-Za-z0-9_] there), at a fraction
+# of the cost; NFKC and the invisible characters cannot occur in it either.
+_NOT_ASCII_WORD = re.compile(r"[^0-9a-z]+")
+
+
 def _normalise(text: str) -> str:
-    text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text)).casefold()
+    if text.isascii():
+        return _NOT_ASCII_WORD.sub(" ", text.lower()).strip()
+    if not unicodedata.is_normalized("NFKC", text):
+        text = unicodedata.normalize("NFKC", text)
+    text = _INVISIBLE.sub("", text).casefold()
     return _NOT_WORD.sub(" ", text).strip()
 
 
