@@ -42,8 +42,9 @@ class CommandError(AggregatorError):
 # --------------------------------------------------------------------------- helpers
 
 
-def _load(args: argparse.Namespace) -> Config:
-    return load_config(args.config)
+def _load(args: argparse.Namespace, readonly: bool = False) -> Config:
+    """The config; a command that only reads leaves no marker of its check behind."""
+    return load_config(args.config, remember=not readonly)
 
 
 def _json_default(value: Any) -> Any:
@@ -156,7 +157,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             raise UsageError(f"--max-age: {exc}") from None
         if not 0 <= max_failing <= 1:
             raise UsageError(f"--max-failing is a share of the feeds, from 0 to 1 (0.5 is half), not {max_failing:g}")
-    config = _load(args)
+    config = _load(args, readonly=True)
     if not config.database.exists():  # nothing fetched yet: list the feeds, create nothing
         records = status_records(config, None)
         last_cycle = None
@@ -231,7 +232,7 @@ def cmd_pick(args: argparse.Namespace) -> int:
 
 
 def cmd_story(args: argparse.Namespace) -> int:
-    config = _load(args)
+    config = _load(args, readonly=True)
     with Store.open(config.database, readonly=True) as store:
         story_id = _find_story(store, args.story)
         explanations = store.explain_story(story_id)
@@ -271,7 +272,7 @@ def cmd_story(args: argparse.Namespace) -> int:
 
 
 def cmd_stories(args: argparse.Namespace) -> int:
-    config = _load(args)
+    config = _load(args, readonly=True)
     try:
         after = StoryCursor.from_token(args.after) if args.after else None
     except ValueError:

@@ -154,13 +154,14 @@ def _closest(word: str, choices: set[str]) -> str | None:
     return found[0] if found else None
 
 
-def load_config(path: Path | str = DEFAULT_CONFIG, use_checked: bool = True) -> Config:
+def load_config(path: Path | str = DEFAULT_CONFIG, use_checked: bool = True, remember: bool = True) -> Config:
     """Read and validate the config file. Raises ConfigError naming every bad field.
 
     Checking language tags and country codes against their registries (langcodes, pycountry)
     costs a cycle with nothing to do more than the rest of it, so a config whose exact text passed
     them once is remembered beside the database (`<database>.config-checked`) and later loads
-    check only the shape of those codes. `use_checked=False` (aggregator check) always checks all."""
+    check only the shape of those codes. `use_checked=False` (aggregator check) always checks all;
+    `remember=False` (commands that only read) writes no marker."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -192,7 +193,7 @@ def load_config(path: Path | str = DEFAULT_CONFIG, use_checked: bool = True) -> 
     config = config_from_dict(data, path)
     marker = config.database.with_name(config.database.name + CHECKED_SUFFIX)
     try:
-        if marker.parent.is_dir():
+        if remember and marker.parent.is_dir():
             marker.write_text(digest + "\n", encoding="ascii")
     except OSError:
         pass  # a read-only directory: every load checks everything, as before

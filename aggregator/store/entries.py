@@ -86,10 +86,9 @@ def apply_entries(db: Database, plan: FeedPlan, matcher: dedupe.StoryMatcher) ->
     for update in plan.updates:
         _update_entry(db, update, plan.now)
         counts.updated += 1
-    for insert in plan.inserts:
-        story_id = _insert_entry(db, plan.feed.url, insert, plan.now, matcher)
-        counts.new += 1
-        counts.new_story_ids.append(story_id)
+    if plan.inserts:
+        counts.new_story_ids = _insert_entries(db, plan.feed.url, plan.inserts, plan.now, matcher)
+        counts.new = len(plan.inserts)
     return counts
 
 
@@ -116,51 +115,180 @@ def _update_entry(db: Database, u: UpdateEntry, now: dt.datetime) -> None:
     db.execute("UPDATE stories SET updated = max(updated, ?) WHERE id = ?", [to_db_time(u.updated), u.story_id])
 
 
-def _insert_entry(
-    db: Database, feed_url: str, insert: InsertEntry, now: dt.datetime, matcher: dedupe.StoryMatcher
-) -> int:
+_INSERT_ENTRY = """
+    INSERT INTO entries (id, feed_url, key, key_source, original_id, link, canonical_link, title,
+        content_html, summary_html, author, categories, language, published, updated, first_seen,
+        last_seen, change_hash, content_hash, title_key, lead_key, is_excerpt, word_count, minhash,
+        fingerprint_version, story_id, match_rule, match_score, match_copy_id)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+
+
+def _insert_entries(
+    db: Database, feed_url: str, inserts: Sequence[InsertEntry], now: dt.datetime, matcher: dedupe.StoryMatcher
+) -> list[int]:
+    """Insert one feed's new entries, each into the story the matcher finds or a new one; returns
+    their story ids. The candidates of all of them are read at once: a feed's new entries never
+    match each other (a story holding a copy from this feed is never a candidate), so reading
+    them before writing any gives what reading them one by one would, once the stories this
+    feed's entries join are left out of the later ones'."""
     from .. import dedupe
 
-    entry, fp = insert.prepared.entry, insert.prepared.fingerprint
-    published, updated = insert.published, insert.updated
-    match = matcher.match(fp, feed_url, candidates(db, fp, feed_url))
-    if match is not None:
-        story_id = match.story_id
-        db.execute(
-            "UPDATE stories SET published = min(published, ?), updated = max(updated, ?) WHERE id = ?",
-            [to_db_time(published), to_db_time(updated), story_id],
-        )
-    else:
-        atom_id = unused_atom_id(
-            db, feed_url, entry.key, entry.original_id,
-            fallback="urn:aggregator:entry:" + digest("\n".join([feed_url, entry.key, str(to_db_time(now))])),
-        )  # fmt: skip
-        cursor = db.execute(
-            "INSERT INTO stories (atom_id, published, updated, created) VALUES (?, ?, ?, ?)",
-            [atom_id, to_db_time(published), to_db_time(updated), to_db_time(now)],
-        )
-        story_id = int(cursor.lastrowid or 0)
-    cursor = db.execute(
-        """
-        INSERT INTO entries (feed_url, key, key_source, original_id, link, canonical_link, title,
-            content_html, summary_html, author, categories, language, published, updated, first_seen,
-            last_seen, change_hash, content_hash, title_key, lead_key, is_excerpt, word_count, minhash,
-            fingerprint_version, story_id, match_rule, match_score, match_copy_id)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-        """,
-        [
-            feed_url, entry.key, entry.key_source, entry.original_id, entry.link, fp.canonical_link,
+    fingerprints = [i.prepared.fingerprint for i in inserts]
+    pool = _CandidatePool.read(db, fingerprints, feed_url)
+    next_story = int(db.execute("SELECT coalesce(max(id), 0) FROM stories").fetchone()[0]) + 1
+    next_entry = int(db.execute("SELECT coalesce(max(id), 0) FROM entries").fetchone()[0]) + 1
+    taken_ids = _taken_atom_ids(db, [c for i in inserts for c in _new_story_id_choices(feed_url, i, now)])
+    joined: set[int] = set()  # stories this feed's entries joined: never candidates for its later ones
+    story_rows, story_updates, entry_rows, band_rows, story_ids = [], [], [], [], []
+    now_text = to_db_time(now)
+    for insert, fp in zip(inserts, fingerprints):
+        entry = insert.prepared.entry
+        published, updated = to_db_time(insert.published), to_db_time(insert.updated)
+        match = matcher.match(fp, feed_url, [c for c in pool.for_entry(fp) if c.story_id not in joined])
+        if match is not None:
+            story_id = match.story_id
+            joined.add(story_id)
+            story_updates.append((published, updated, story_id))
+        else:
+            story_id, next_story = next_story, next_story + 1
+            choices = _new_story_id_choices(feed_url, insert, now)
+            atom_id = next((c for c in choices[:-1] if c not in taken_ids), choices[-1])
+            taken_ids.add(atom_id)
+            story_rows.append((story_id, atom_id, published, updated, now_text))
+        entry_id, next_entry = next_entry, next_entry + 1
+        entry_rows.append((
+            entry_id, feed_url, entry.key, entry.key_source, entry.original_id, entry.link, fp.canonical_link,
             entry.title, entry.content_html, entry.summary_html, entry.author,
-            json.dumps(list(entry.categories)), fp.language, to_db_time(published),
-            to_db_time(updated), to_db_time(now), to_db_time(now), insert.prepared.change_hash,
-            fp.content_hash, fp.title_key, fp.lead_key, int(fp.is_excerpt), fp.word_count, fp.minhash,
-            dedupe.FINGERPRINT_VERSION, story_id,
-            match.rule if match else None, match.score if match else None,
-            match.copy_id if match else None,
-        ],
-    )  # fmt: skip
-    _index_bands(db, int(cursor.lastrowid or 0), fp)
-    return story_id
+            json.dumps(list(entry.categories)), fp.language, published, updated, now_text, now_text,
+            insert.prepared.change_hash, fp.content_hash, fp.title_key, fp.lead_key, int(fp.is_excerpt),
+            fp.word_count, fp.minhash, dedupe.FINGERPRINT_VERSION, story_id,
+            match.rule if match else None, match.score if match else None, match.copy_id if match else None,
+        ))  # fmt: skip
+        band_rows += [(band, entry_id) for band in fp.band_keys]
+        story_ids.append(story_id)
+    db.conn.executemany(
+        "INSERT INTO stories (id, atom_id, published, updated, created) VALUES (?, ?, ?, ?, ?)", story_rows
+    )
+    db.conn.executemany(
+        "UPDATE stories SET published = min(published, ?), updated = max(updated, ?) WHERE id = ?", story_updates
+    )
+    db.conn.executemany(_INSERT_ENTRY, entry_rows)
+    db.conn.executemany("INSERT OR IGNORE INTO entry_bands (band, entry_id) VALUES (?, ?)", band_rows)
+    return story_ids
+
+
+def _new_story_id_choices(feed_url: str, insert: InsertEntry, now: dt.datetime) -> list[str]:
+    """The Atom ids a new story from this entry may take, best first; the last is always free."""
+    entry = insert.prepared.entry
+    fallback = "urn:aggregator:entry:" + digest("\n".join([feed_url, entry.key, str(to_db_time(now))]))
+    return [*atom_id_choices(feed_url, entry.key, entry.original_id), fallback]
+
+
+def _taken_atom_ids(db: Database, candidates: list[str]) -> set[str]:
+    taken: set[str] = set()
+    for chunk in chunks(list(dict.fromkeys(candidates))):
+        marks = ",".join("?" * len(chunk))
+        taken.update(r[0] for r in db.execute(f"SELECT atom_id FROM stories WHERE atom_id IN ({marks})", chunk))
+    return taken
+
+
+class _CandidatePool:
+    """The stored copies that may be the same story as any of a feed's new entries, read in a few
+    statements: by link, by content, by title and opening, and by shared LSH bands; widened to every
+    copy of their stories, less the stories that already hold a copy from this feed."""
+
+    BEST_BY_BANDS = 100  # the copies sharing the most bands are the most similar; this many are plenty
+
+    def __init__(self) -> None:
+        self.by_link: dict[str, set[int]] = {}
+        self.by_hash: dict[str, set[int]] = {}
+        self.by_lead: dict[tuple[str, str], set[int]] = {}
+        self.by_band: dict[int, list[int]] = {}
+        self.story_of: dict[int, int] = {}  # candidate copy -> its story
+        self.copies_of: dict[int, list[dedupe.Candidate]] = {}  # story -> its copies, as candidates
+
+    @classmethod
+    def read(cls, db: Database, fps: Sequence[dedupe.Fingerprint], feed_url: str) -> "_CandidatePool":
+        pool = cls()
+        links = list({fp.canonical_link for fp in fps if fp.canonical_link})
+        hashes = list({fp.content_hash for fp in fps})
+        titles = list({fp.title_key for fp in fps if fp.lead_key})
+        bands = list({b for fp in fps for b in fp.band_keys})
+        leads = {(fp.title_key, fp.lead_key) for fp in fps if fp.lead_key}
+        for column, values, into in (("canonical_link", links, pool.by_link), ("content_hash", hashes, pool.by_hash)):
+            for chunk in chunks(values):
+                marks = ",".join("?" * len(chunk))
+                for entry_id, value in db.execute(f"SELECT id, {column} FROM entries WHERE {column} IN ({marks})", chunk):
+                    into.setdefault(value, set()).add(entry_id)
+        for chunk in chunks(titles):
+            marks = ",".join("?" * len(chunk))
+            for entry_id, title, lead in db.execute(
+                f"SELECT id, title_key, lead_key FROM entries WHERE title_key IN ({marks}) AND lead_key IS NOT NULL", chunk
+            ):
+                if (title, lead) in leads:
+                    pool.by_lead.setdefault((title, lead), set()).add(entry_id)
+        for chunk in chunks(bands):
+            marks = ",".join("?" * len(chunk))
+            for band, entry_id in db.execute(f"SELECT band, entry_id FROM entry_bands WHERE band IN ({marks})", chunk):
+                pool.by_band.setdefault(band, []).append(entry_id)
+        found = set().union(*pool.by_link.values(), *pool.by_hash.values(), *pool.by_lead.values(),
+                            *pool.by_band.values())  # fmt: skip
+        pool._widen(db, sorted(found), feed_url)
+        return pool
+
+    def _widen(self, db: Database, ids: list[int], feed_url: str) -> None:
+        from .. import dedupe
+
+        rows: dict[int, dict[str, Any]] = {}
+        for chunk in chunks(ids):
+            marks = ",".join("?" * len(chunk))
+            for r in db.query(
+                f"""
+                SELECT id, story_id, feed_url, canonical_link, title_key, content_hash, lead_key,
+                       is_excerpt, word_count, minhash, language, published
+                FROM entries WHERE story_id IN (SELECT story_id FROM entries WHERE id IN ({marks}))
+                """,
+                chunk,
+            ):
+                rows[r["id"]] = r
+        own_feed_stories = {r["story_id"] for r in rows.values() if r["feed_url"] == feed_url}
+        kept = [r for r in rows.values() if r["story_id"] not in own_feed_stories]
+        bands: dict[int, list[int]] = {}
+        for chunk in chunks([r["id"] for r in kept]):
+            marks = ",".join("?" * len(chunk))
+            for entry_id, band in db.execute(f"SELECT entry_id, band FROM entry_bands WHERE entry_id IN ({marks})", chunk):
+                bands.setdefault(entry_id, []).append(band)
+        for r in sorted(kept, key=lambda r: r["id"]):
+            self.story_of[r["id"]] = r["story_id"]
+            self.copies_of.setdefault(r["story_id"], []).append(
+                dedupe.Candidate(
+                    copy_id=r["id"], story_id=r["story_id"], feed_url=r["feed_url"],
+                    fingerprint=dedupe.Fingerprint(
+                        canonical_link=r["canonical_link"], title_key=r["title_key"], content_hash=r["content_hash"],
+                        lead_key=r["lead_key"], is_excerpt=bool(r["is_excerpt"]), word_count=r["word_count"],
+                        minhash=r["minhash"] or b"", band_keys=tuple(bands.get(r["id"], ())), language=r["language"],
+                        published=dt.datetime.fromisoformat(r["published"]),
+                    ),
+                )  # fmt: skip
+            )
+
+    def for_entry(self, fp: dedupe.Fingerprint) -> list[dedupe.Candidate]:
+        """Every copy of the stories that one new entry's indexes point at."""
+        ids: set[int] = set()
+        if fp.canonical_link:
+            ids |= self.by_link.get(fp.canonical_link, set())
+        ids |= self.by_hash.get(fp.content_hash, set())
+        if fp.lead_key:
+            ids |= self.by_lead.get((fp.title_key, fp.lead_key), set())
+        if fp.band_keys:
+            shared: dict[int, int] = {}
+            for band in fp.band_keys:
+                for entry_id in self.by_band.get(band, ()):
+                    shared[entry_id] = shared.get(entry_id, 0) + 1
+            ids |= set(sorted(shared, key=lambda e: (-shared[e], e))[: self.BEST_BY_BANDS])
+        stories = sorted({self.story_of[i] for i in ids if i in self.story_of})
+        return [c for story in stories for c in self.copies_of[story]]
 
 
 def atom_id_choices(feed_url: str, key: str, original_id: str | None) -> list[str]:
@@ -192,78 +320,3 @@ def _index_bands(db: Database, entry_id: int, fp: dedupe.Fingerprint) -> None:
             "INSERT OR IGNORE INTO entry_bands (band, entry_id) VALUES (?, ?)",
             [(band, entry_id) for band in fp.band_keys],
         )
-
-
-def candidates(db: Database, fp: dedupe.Fingerprint, feed_url: str) -> list[dedupe.Candidate]:
-    """Stored copies that could be the same story (same link, same content, same title and
-    opening, or a shared LSH band), widened to every copy of their stories so the matcher can
-    refuse a story whole. Stories that already hold a copy from this feed are left out: entry
-    identity has already said this entry is not that copy, so it is another article."""
-    from .. import dedupe
-
-    ids: set[int] = set()
-    if fp.canonical_link:
-        ids.update(r[0] for r in db.execute("SELECT id FROM entries WHERE canonical_link = ?", [fp.canonical_link]))
-    ids.update(r[0] for r in db.execute("SELECT id FROM entries WHERE content_hash = ?", [fp.content_hash]))
-    if fp.lead_key:
-        ids.update(
-            r[0]
-            for r in db.execute(
-                "SELECT id FROM entries WHERE title_key = ? AND lead_key = ?", [fp.title_key, fp.lead_key]
-            )
-        )
-    if fp.band_keys:
-        # The copies sharing the most bands are the most similar (a band matches with
-        # probability J**rows): the best hundred are plenty, and bound the work per entry.
-        placeholders = ",".join("?" * len(fp.band_keys))
-        ids.update(
-            r[0]
-            for r in db.execute(
-                f"SELECT entry_id FROM entry_bands WHERE band IN ({placeholders})"
-                " GROUP BY entry_id ORDER BY count(*) DESC LIMIT 100",
-                list(fp.band_keys),
-            )
-        )
-    if not ids:
-        return []
-    id_list = sorted(ids)
-    placeholders = ",".join("?" * len(id_list))
-    rows = list(
-        db.query(
-            f"""
-            SELECT id, story_id, feed_url, canonical_link, title_key, content_hash, lead_key,
-                   is_excerpt, word_count, minhash, language, published
-            FROM entries WHERE story_id IN (
-                SELECT story_id FROM entries WHERE id IN ({placeholders})
-            )
-            """,
-            id_list,
-        )
-    )
-    own_feed_stories = {r["story_id"] for r in rows if r["feed_url"] == feed_url}
-    rows = [r for r in rows if r["story_id"] not in own_feed_stories]
-    bands: dict[int, list[int]] = {}
-    for chunk in chunks([r["id"] for r in rows]):
-        marks = ",".join("?" * len(chunk))
-        for entry_id, band in db.execute(f"SELECT entry_id, band FROM entry_bands WHERE entry_id IN ({marks})", chunk):
-            bands.setdefault(entry_id, []).append(band)
-    return [
-        dedupe.Candidate(
-            copy_id=r["id"],
-            story_id=r["story_id"],
-            feed_url=r["feed_url"],
-            fingerprint=dedupe.Fingerprint(
-                canonical_link=r["canonical_link"],
-                title_key=r["title_key"],
-                content_hash=r["content_hash"],
-                lead_key=r["lead_key"],
-                is_excerpt=bool(r["is_excerpt"]),
-                word_count=r["word_count"],
-                minhash=r["minhash"] or b"",
-                band_keys=tuple(bands.get(r["id"], ())),
-                language=r["language"],
-                published=dt.datetime.fromisoformat(r["published"]),
-            ),
-        )
-        for r in rows
-    ]
