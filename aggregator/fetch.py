@@ -210,6 +210,19 @@ def _clean(text: str, limit: int = _MAX_ERROR_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+# A validator we can send back: visible ASCII and spaces only (httpx encodes header values as
+# ASCII, so one "café" would make every later request of the feed fail before it is sent), bounded.
+_VALIDATOR = re.compile(r"[\x20-\x7e]{1,1024}")
+
+
+def _validator(value: str | None) -> str | None:
+    """`value` if it can be sent back as If-None-Match / If-Modified-Since, else None."""
+    if not isinstance(value, str):
+        return None
+    value = value.strip()
+    return value if _VALIDATOR.fullmatch(value) else None
+
+
 def parse_retry_after(value: str | None, now: dt.datetime | None = None) -> float | None:
     """Seconds to wait, from a Retry-After value (delta-seconds or HTTP-date); None for garbage."""
     if not value:
@@ -388,17 +401,20 @@ class _Fetch:
 
     def _headers(self) -> dict[str, str]:
         headers = {"Accept-Encoding": _ACCEPT_ENCODING}
-        if self.request.etag:
-            headers["If-None-Match"] = self.request.etag
-        if self.request.last_modified:
-            headers["If-Modified-Since"] = self.request.last_modified
+        # A stored validator that is not a valid header value (saved by an older version) is
+        # dropped, not sent: the feed is fetched in full and the bad value is replaced.
+        etag, last_modified = _validator(self.request.etag), _validator(self.request.last_modified)
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
         return headers
 
     def result(self, **fields: Any) -> FetchResult:
         defaults: dict[str, Any] = {
             "url": self.request.url,
-            "etag": self.request.etag,
-            "last_modified": self.request.last_modified,
+            "etag": _validator(self.request.etag),
+            "last_modified": _validator(self.request.last_modified),
         }
         return FetchResult(**{**defaults, **fields})
 
@@ -459,8 +475,8 @@ class _Fetch:
         if status == 304:
             return self.result(
                 status="not_modified",
-                etag=headers.get("etag") or self.request.etag,
-                last_modified=headers.get("last-modified") or self.request.last_modified,
+                etag=_validator(headers.get("etag")) or _validator(self.request.etag),
+                last_modified=_validator(headers.get("last-modified")) or _validator(self.request.last_modified),
                 **common,
             )
         if 200 <= status < 300:
@@ -468,8 +484,8 @@ class _Fetch:
             return self.result(
                 status="ok",
                 body=body,
-                etag=headers.get("etag") or None,
-                last_modified=headers.get("last-modified") or None,
+                etag=_validator(headers.get("etag")),
+                last_modified=_validator(headers.get("last-modified")),
                 **common,
             )
         if status == 410:
@@ -561,8 +577,8 @@ def _error(request: FetchRequest, reason: str, fetch: _Fetch | None) -> FetchRes
         url=request.url,
         status="error",
         error=reason,
-        etag=request.etag,
-        last_modified=request.last_modified,
+        etag=_validator(request.etag),
+        last_modified=_validator(request.last_modified),
         **context,
     )
 
