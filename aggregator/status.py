@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from typing import Any
 
 from . import polling
@@ -78,6 +79,25 @@ def health_check(
     return problems
 
 
+# Terminal escape sequences (CSI "ESC [ ... final", OSC "ESC ] ... BEL/ST" such as OSC-8 links,
+# and two-character ESC x), then any C0/C1 control or bidi override left over.
+_ESCAPE_SEQUENCE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]?|\x9b[0-?]*[ -/]*[@-~]")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]+")
+
+
+def plain(value: object, limit: int = 500) -> str:
+    """Text from a server, a feed or the config, made safe to print to a terminal through rich:
+    no escape or control characters, bounded, and with rich markup ("[bold]", "[link=...]")
+    escaped so it shows as the characters it is."""
+    from rich.markup import escape
+
+    text = _CONTROL.sub(" ", _ESCAPE_SEQUENCE.sub("", str(value)))
+    text = " ".join(text.split())
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return escape(text)
+
+
 def print_status_table(records: list[dict[str, Any]], last_cycle: dict[str, Any] | None) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -95,21 +115,21 @@ def print_status_table(records: list[dict[str, Any]], last_cycle: dict[str, Any]
         if r["suggested_url"]:
             problem = (problem + "; " if problem else "") + f"feed found at {r['suggested_url']}"
         table.add_row(
-            r["name"],
-            r["region"],
-            status,
+            plain(r["name"]),
+            plain(r["region"]),
+            plain(status),
             str(r["consecutive_failures"]),
             str(r["entries"]),
             "-" if r["posts_per_week"] is None else f"{r['posts_per_week']:g}",
             _fmt(r["last_fetched"]),
             _fmt(r["next_due"]),
-            problem,
+            plain(problem, limit=1000),
         )
     console = Console(width=200 if not Console().is_terminal else None)
     console.print(table)
     if last_cycle:
         console.print(
-            f"last cycle finished {last_cycle['finished']}: {last_cycle['new_entries']} new,"
+            f"last cycle finished {plain(last_cycle['finished'])}: {last_cycle['new_entries']} new,"
             f" {last_cycle['updated_entries']} updated, {last_cycle['failed']} failed, {last_cycle['seconds']:.1f} s"
         )
 

@@ -6,12 +6,14 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from aggregator.config import load_config
 from aggregator.cycle import run_cycle
 from aggregator.fetch import fetch_all
 from aggregator.models import FetchRequest, FetchSettings
-from conftest import feed_entry, write_config
-from feedserver import FeedServer
+from conftest import feed_entry, run_cli, write_config
+from feedserver import FeedServer, RawHandler, write_head
 
 RSS = (
     b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>'
@@ -59,3 +61,43 @@ def test_an_already_stored_bad_validator_is_dropped_not_sent(feed_server: FeedSe
     # Valid stored validators are still sent.
     [result] = fetch_all([FetchRequest(url=url, etag='"abc"')], FetchSettings(timeout=5))
     assert feed_server.requests[-1].headers.get("if-none-match") == '"abc"'
+
+
+MARKUP_REASON = "[bold red]PWNED[/bold red] [link=http://e.x/]go[/link]"
+
+
+def test_reason_phrase_markup_is_printed_as_text_by_status(
+    tmp_path: Path, feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A reason phrase with rich markup and terminal escapes shows as the characters it is, on a
+    colour terminal too: no styling, no OSC-8 hyperlink, no escape sequence from the server."""
+
+    def hostile(h: RawHandler) -> None:
+        write_head(h, 500, {"Content-Length": "0"}, reason=MARKUP_REASON + " \x1b]8;;http://e.x/\x1b\\x\x1b]8;;\x1b\\ \x9b31m")
+
+    url = feed_server.add_handler("/feed.xml", hostile)
+    config_path = write_config(tmp_path, [feed_entry(url, "Party [i]x[/i]")])
+    run_cycle(load_config(config_path))
+    _, error, _, _ = feed_row(load_config(config_path).database, url)
+    assert error is not None and "\x1b" not in error and "\x9b" not in error  # stripped at the source
+
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    monkeypatch.setenv("TERM", "xterm-256color")
+    monkeypatch.setenv("COLUMNS", "300")
+    capsys.readouterr()
+    result = run_cli("status", "-c", config_path)
+    out = result.out + capsys.readouterr().out
+    assert "[bold red]PWNED[/bold red]" in out
+    assert "[link=http://e.x/]go[/link]" in out
+    assert "Party [i]x[/i]" in out
+    assert "\x1b]8;" not in out and "\x9b" not in out
+
+
+def test_plain_strips_escape_sequences_and_controls() -> None:
+    from aggregator.status import plain
+
+    assert plain("a\x1b[31mred\x1b[0m b") == "ared b"
+    assert plain("\x1b]8;;http://e.x/\x07click\x1b]8;;\x07") == "click"
+    assert plain("x\x00\x07\x85\u202ey") == "x y"
+    assert plain("[bold]b[/bold]") == "\\[bold]b\\[/bold]"
+    assert len(plain("z" * 5000)) == 500
