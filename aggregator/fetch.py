@@ -309,6 +309,44 @@ def _describe(exc: Exception, settings: FetchSettings) -> str:
 # --------------------------------------------------------------------------- fetching
 
 
+_Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+_NAT64_WELL_KNOWN = ipaddress.ip_network("64:ff9b::/96")
+_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")  # RFC 8215: local-use, never a public host
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address carries and a gateway may deliver to: IPv4-mapped
+    (::ffff:a.b.c.d), IPv4-translated (::ffff:0:a.b.c.d), IPv4-compatible (::a.b.c.d), NAT64
+    (64:ff9b::a.b.c.d), 6to4 (2002:AABB:CCDD::) and Teredo (server and client)."""
+    found: list[ipaddress.IPv4Address] = []
+    number = int(address)
+    low = ipaddress.IPv4Address(number & 0xFFFFFFFF)
+    if address.ipv4_mapped is not None:
+        found.append(address.ipv4_mapped)
+    if number >> 32 in (0xFFFF0000, 0) and number > 1:
+        found.append(low)
+    if address in _NAT64_WELL_KNOWN:
+        found.append(low)
+    if address.sixtofour is not None:
+        found.append(address.sixtofour)
+    if address.teredo is not None:
+        found.extend(address.teredo)
+    return found
+
+
+def is_public_address(address: _Address) -> bool:
+    """True for an address on the public internet, by every IPv4 address it embeds too:
+    64:ff9b::a9fe:a9fe reaches the metadata service 169.254.169.254 through a NAT64 gateway,
+    though Python calls the IPv6 address itself global."""
+    if not address.is_global:
+        return False
+    if isinstance(address, ipaddress.IPv6Address):
+        if address in _NAT64_LOCAL:
+            return False
+        return all(embedded.is_global for embedded in _embedded_ipv4(address))
+    return True
+
+
 async def _addresses(host: str) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
     try:
         return [ipaddress.ip_address(host.strip("[]"))]
@@ -336,10 +374,14 @@ async def _refuse_inward_redirect(current: httpx.URL, target: httpx.URL, current
         return
     if current_public is None:
         here = await _addresses(current.host)
-        current_public = bool(here) and all(a.is_global for a in here)
+        current_public = bool(here) and all(is_public_address(a) for a in here)
     if not current_public:
         return
-    inward = [a for a in await _addresses(target.host) if not a.is_global]
+    there = await _addresses(target.host)
+    if not there:
+        # A name that does not resolve now may resolve later, or only inside a proxy's network.
+        raise _FetchError(f"redirect from a public address to a host name that does not resolve ({_clean(target.host, 80)})")
+    inward = [a for a in there if not is_public_address(a)]
     if inward:
         raise _FetchError(f"redirect from a public address to a private one ({target.host} is {inward[0]})")
 
@@ -365,7 +407,7 @@ def _refuse_private_peer(public_seen: bool, peer: ipaddress.IPv4Address | ipaddr
     """Once a fetch has been on a public address, no later hop may connect to a private one: this
     catches a name that resolved to a public address when the redirect was checked and to a private
     one when we connected (DNS rebinding)."""
-    if public_seen and peer is not None and not peer.is_global:
+    if public_seen and peer is not None and not is_public_address(peer):
         raise _FetchError(f"redirect from a public address to a private one (connected to {peer})")
 
 
@@ -435,7 +477,7 @@ class _Fetch:
                 async with self.client.stream("GET", url, headers=self._headers()) as response:
                     peer = None if proxied else _peer_address(response)
                     _refuse_private_peer(public_seen, peer)
-                    here_public = peer.is_global if peer is not None else None
+                    here_public = is_public_address(peer) if peer is not None else None
                     public_seen = public_seen or bool(here_public)
                     location = response.extensions.get(_LOCATION) or response.headers.get("location")
                     self.context = {"http_status": response.status_code, "headers": _headers_of(response)}
