@@ -58,7 +58,8 @@ FEED_KEYS = {
     "url", "name", "site", "region", "country", "language",
     "enabled", "affiliation", "subdivision", "notes",
 }  # fmt: skip
-FETCH_KEYS = {"timeout", "max_bytes", "concurrency", "per_host", "max_redirects"}
+FETCH_KEYS = {"timeout", "max_bytes", "concurrency", "per_host", "max_redirects", "parse_timeout",
+              "max_entries_per_feed", "max_entry_html"}
 POLLING_KEYS = {"min_interval", "max_interval", "default_interval", "max_backoff"}
 DEDUPE_KEYS = {"similarity_threshold", "window_days", "never_merge"}
 SCHEDULE_KEYS = {"every", "cron"}
@@ -216,6 +217,11 @@ def config_from_dict(data: Any, path: Path) -> Config:
         concurrency=int(check.number("fetch.concurrency", fetch_data.get("concurrency"), 16, 1, True)),
         per_host=int(check.number("fetch.per_host", fetch_data.get("per_host"), 2, 1, True)),
         max_redirects=int(check.number("fetch.max_redirects", fetch_data.get("max_redirects"), 5, 0, True)),
+        parse_timeout=float(check.number("fetch.parse_timeout", fetch_data.get("parse_timeout"), 30, 0.1)),
+        max_entries_per_feed=int(
+            check.number("fetch.max_entries_per_feed", fetch_data.get("max_entries_per_feed"), 1_000, 1, True)
+        ),
+        max_entry_html=int(check.number("fetch.max_entry_html", fetch_data.get("max_entry_html"), 256_000, 1024, True)),
     )
 
     polling_data = check.mapping("polling", data.get("polling"))

@@ -7,8 +7,6 @@ concurrent, parsing runs on every core, and each feed is stored in its own trans
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
-import concurrent.futures.process
 import datetime as dt
 import hashlib
 import logging
@@ -18,6 +16,8 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import Any
 
 from . import dedupe, polling, user_agent_for
 from .fetch import iter_fetch
@@ -29,6 +29,7 @@ from .models import (
     FeedStatus,
     FetchRequest,
     FetchResult,
+    FetchSettings,
     ParsedFeed,
     ParseError,
 )
@@ -37,9 +38,6 @@ from .publish import publish
 from .store import FeedFetchState, FeedUpdate, Store, utcnow
 
 log = logging.getLogger("aggregator.cycle")
-
-# Below this many bodies to parse, starting worker processes costs more than it saves.
-PARSE_POOL_MIN_FEEDS = 4
 
 
 @dataclass(frozen=True)
@@ -161,7 +159,7 @@ async def _fetch_parse_store(
         )
         for f in due
     ]
-    parser = FeedParserPool(len(due))
+    parser = FeedParserPool(len(due), settings=config.fetch)
     pending: set[asyncio.Task[None]] = set()
     # Storing happens on this one thread, one feed at a time: SQLite has one writer anyway.
     store_lock = asyncio.Lock()
@@ -259,38 +257,159 @@ async def _until_stopped(
             return
 
 
-class FeedParserPool:
-    """Runs parse_feed on every core. A worker that dies (killed for memory by a hostile feed)
-    costs that one feed: the broken pool is replaced, and the rest of the cycle goes on."""
+class ParserTimeout(ParseError):
+    """A feed took longer to parse than fetch.parse_timeout; its worker was killed."""
 
-    def __init__(self, feed_count: int, parse: Callable[..., ParsedFeed] = parse_feed) -> None:
+
+def _parse_worker(conn: Connection, parse: Callable[..., ParsedFeed]) -> None:
+    """A parse worker process: read (body, headers, url, options) jobs, answer each one, until
+    the pipe closes or a None job arrives. It says "ready" first, so starting up (importing the
+    parser) does not count against the first feed's time limit."""
+    conn.send(("ready",))
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):
+            return
+        if job is None:
+            return
+        body, headers, url, options = job
+        try:
+            answer: tuple[Any, ...] = ("ok", parse(body, headers, url, **options))
+        except ParseError as exc:
+            answer = ("parse_error", str(exc), exc.suggested_feed_url)
+        except Exception as exc:  # parse_feed raises only ParseError; an injected parse may not
+            answer = ("error", f"{type(exc).__name__}: {exc}")
+        try:
+            conn.send(answer)
+        except Exception as exc:  # an answer that cannot be pickled
+            conn.send(("error", f"{type(exc).__name__}: {exc}"))
+
+
+_WORKER_START_SECONDS = 120.0
+
+
+class _WorkerProcess:
+    """One parse worker: a process and our end of its pipe. Used by one feed at a time."""
+
+    def __init__(self, parse: Callable[..., ParsedFeed]) -> None:
+        context = multiprocessing.get_context("forkserver")
+        # The fork server imports the main module, the parser and this module (the worker's code)
+        # once; each worker forked from it then starts in milliseconds instead of a second or two.
+        context.set_forkserver_preload(["__main__", "aggregator.parse", "aggregator.cycle"])
+        self.conn, child = context.Pipe(duplex=True)
+        # forkserver: children start from a clean process, not a copy of one with threads running.
+        self.process = context.Process(target=_parse_worker, args=(child, parse), daemon=True, name="aggregator-parse")
+        self.process.start()
+        child.close()
+        # Generous: on a loaded machine the first worker also waits for the fork server to start.
+        ready = self.conn.poll(_WORKER_START_SECONDS)
+        try:
+            if not ready or self.conn.recv() != ("ready",):
+                raise OSError("no answer")
+        except (EOFError, OSError) as exc:
+            self.kill()
+            raise ParseError(f"the parser process did not start ({exc})") from None
+
+    def run(self, job: tuple[Any, ...], timeout: float) -> tuple[Any, ...]:
+        """The worker's answer to `job`; ("died",) if it died, ("timeout",) if it took too long."""
+        try:
+            self.conn.send(job)
+            if not self.conn.poll(timeout):
+                return ("timeout",)
+            answer: tuple[Any, ...] = self.conn.recv()
+            return answer
+        except (EOFError, OSError):
+            return ("died",)
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.join(5)
+        self.conn.close()
+
+    def stop(self) -> None:
+        try:
+            self.conn.send(None)
+        except OSError:
+            pass
+        self.process.join(2)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(5)
+        self.conn.close()
+
+
+class FeedParserPool:
+    """Runs parse_feed in worker processes (one per core, at most 4; fewer for small cycles), never
+    in this process, so every parse is bounded in time: a feed that takes longer than `timeout`
+    seconds has its worker killed and fails with ParserTimeout. A worker that dies (killed for
+    memory by a hostile feed) likewise costs that one feed: it is replaced, and the rest of the
+    cycle goes on. Workers start when the first feed needs one."""
+
+    def __init__(
+        self,
+        feed_count: int,
+        parse: Callable[..., ParsedFeed] = parse_feed,
+        *,
+        settings: FetchSettings | None = None,
+        timeout: float | None = None,
+    ) -> None:
+        settings = settings or FetchSettings()
         self._feed_count = feed_count
         self._parse = parse
-        self._pool = _parse_pool(feed_count)
+        self._timeout = timeout if timeout is not None else settings.parse_timeout
+        defaults = FetchSettings()
+        # Only options that differ from parse_feed's defaults are passed, so a `parse` that takes
+        # just (body, headers, url) still works.
+        self._options: dict[str, int] = {}
+        if settings.max_entries_per_feed != defaults.max_entries_per_feed:
+            self._options["max_entries"] = settings.max_entries_per_feed
+        if settings.max_entry_html != defaults.max_entry_html:
+            self._options["max_entry_html"] = settings.max_entry_html
+        self._size = _parse_pool(feed_count)
+        self._slots: asyncio.Semaphore | None = None
+        self._idle: list[_WorkerProcess] = []
+        self._all: set[_WorkerProcess] = set()
 
     async def parse(self, body: bytes, headers: dict[str, str], url: str) -> ParsedFeed:
-        pool = self._pool
-        try:
-            return await asyncio.get_running_loop().run_in_executor(pool, self._parse, body, headers, url)
-        except concurrent.futures.process.BrokenProcessPool:
-            if self._pool is pool and pool is not None:  # the first feed to notice replaces it
-                pool.shutdown(wait=False, cancel_futures=True)
-                self._pool = _parse_pool(self._feed_count)
-            raise ParseError("the parser process died while reading this feed (out of memory?)") from None
+        loop = asyncio.get_running_loop()
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self._size)
+        async with self._slots:
+            worker = self._idle.pop() if self._idle else None
+            if worker is None:
+                worker = await loop.run_in_executor(None, _WorkerProcess, self._parse)
+                self._all.add(worker)
+            answer = await loop.run_in_executor(None, worker.run, (body, headers, url, self._options), self._timeout)
+            if answer[0] in ("timeout", "died"):
+                self._all.discard(worker)
+                await loop.run_in_executor(None, worker.kill)
+                if answer[0] == "timeout":
+                    raise ParserTimeout(
+                        f"parsing took longer than {self._timeout:g} s; the feed is too large or hostile"
+                    )
+                raise ParseError("the parser process died while reading this feed (out of memory?)")
+            self._idle.append(worker)
+        if answer[0] == "ok":
+            parsed: ParsedFeed = answer[1]
+            return parsed
+        if answer[0] == "parse_error":
+            raise ParseError(answer[1], answer[2])
+        raise RuntimeError(answer[1])
 
     def shutdown(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+        for worker in list(self._all):
+            if worker in self._idle:
+                worker.stop()
+            else:  # still parsing (the cycle was stopped): nobody waits for its answer
+                worker.kill()
+        self._all.clear()
+        self._idle.clear()
 
 
-def _parse_pool(feed_count: int) -> concurrent.futures.Executor | None:
-    workers = min(os.cpu_count() or 1, 4)
-    if feed_count < PARSE_POOL_MIN_FEEDS or workers < 2:
-        return None  # None = the loop's default thread pool
-    # forkserver: children start from a clean process, not a copy of one with threads running.
-    return concurrent.futures.ProcessPoolExecutor(
-        max_workers=workers, mp_context=multiprocessing.get_context("forkserver")
-    )
+def _parse_pool(feed_count: int) -> int:
+    """How many parse worker processes a cycle with `feed_count` due feeds gets."""
+    return max(1, min(os.cpu_count() or 1, 4, feed_count))
 
 
 def _next_due(
