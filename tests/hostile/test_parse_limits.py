@@ -236,6 +236,20 @@ def test_cap_entries_keeps_both_ends_and_skips_cdata() -> None:
     assert cap_entries(atom, 10).count("<entry>") == 20
 
 
+def test_cap_entries_keeps_only_the_newest_end_when_dates_say_which() -> None:
+    def doc(order: range) -> str:
+        items = "".join(f"<item><guid>{i}</guid><pubDate>Mon, 02 Nov 2026 {i // 60:02d}:{i % 60:02d}:00 GMT</pubDate></item>" for i in order)
+        return f"<rss><channel><title>t</title>{items}</channel></rss>"
+
+    def guids(text: str) -> list[int]:
+        return [int(g.split("</guid>")[0]) for g in text.split("<guid>")[1:]]
+
+    assert guids(cap_entries(doc(range(30)), 5)) == [25, 26, 27, 28, 29]  # oldest first
+    assert guids(cap_entries(doc(range(29, -1, -1)), 5)) == [29, 28, 27, 26, 25, 0]  # newest first, and the last one
+    newest_first = parse_feed(doc(range(1439, -1, -1)).encode(), HEADERS, "https://party.example/", max_entries=100)
+    assert sorted(int(e.key.rsplit("/", 1)[-1]) for e in newest_first.entries) == list(range(1340, 1440))
+
+
 def test_entry_cap_is_configurable(tmp_path: Path, feed_server: FeedServer) -> None:
     items = "".join(f"<item><title>S{i}</title><guid>s{i}</guid></item>" for i in range(50))
     url = feed_server.add("/many.xml", f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>{items}</channel></rss>')
