@@ -314,7 +314,7 @@ def _ebcdic_codec(body: bytes) -> str:
     return codec
 
 
-def prepare_bytes(body: bytes, max_entries: int = MAX_ENTRIES) -> bytes:
+def prepare_bytes(body: bytes, max_entries: int = MAX_ENTRIES, max_entry_html: int = MAX_ENTRY_HTML_CHARS) -> bytes:
     """Bytes that feedparser can read safely: no junk before the document, no DTD of any kind, and
     at most 2 x `max_entries` entries (see cap_entries)."""
     if body.startswith(_GZIP_MAGIC):
@@ -335,7 +335,7 @@ def prepare_bytes(body: bytes, max_entries: int = MAX_ENTRIES) -> bytes:
         body = _strip_leading_junk(body)
         codec, bom = "latin-1", b""
         text = body.decode("latin-1")
-    edited = bound_cdata(cap_entries(defuse_doctype(text), max_entries))
+    edited = bound_cdata(cap_entries(defuse_doctype(text), max_entries), max_entry_html)
     return body if edited is text else bom + edited.encode(codec, errors="replace")
 
 
@@ -491,6 +491,18 @@ def _language(*candidates: Any) -> str | None:
     return None
 
 
+def _without_partial_utf8(text: str) -> str:
+    """Bytes seen as latin-1, without a UTF-8 sequence cut short at the end."""
+    end, continuation = len(text), 0
+    while end > 0 and continuation < 3 and "\x80" <= text[end - 1] <= "\xbf":
+        end, continuation = end - 1, continuation + 1
+    if end > 0 and text[end - 1] >= "\xc0":
+        lead = ord(text[end - 1])
+        if continuation < (1 if lead < 0xE0 else 2 if lead < 0xF0 else 3):
+            return text[: end - 1]
+    return text
+
+
 _HTML_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9:-]*)")
 _ANY_TAG = re.compile(r"<[^<>]*>?")
 _LONG_TAG = re.compile("<[^<>]{%d}" % MAX_TAG_CHARS)
@@ -525,6 +537,8 @@ def _bounded_html(value: str, max_chars: int, unescape: bool = True) -> str:
         value = value[:max_chars]
         if value.rfind("<") > value.rfind(">"):
             value = value[: value.rfind("<")]
+        if not unescape:  # bytes seen as latin-1: never leave half a UTF-8 sequence at the cut
+            value = _without_partial_utf8(value)
     if _LONG_TAG.search(value) or _too_deep(value):
         text = " ".join(_ANY_TAG.sub(" ", value).split())
         return f"<p>{html.escape(html.unescape(text), quote=False) if unescape else text.replace('>', '&gt;')}</p>"
@@ -730,7 +744,7 @@ def _feed_id(result: Mapping[str, Any], feed: Mapping[str, Any]) -> str | None:
 def _parse(body: bytes, headers: Mapping[str, str], url: str, max_entries: int, max_html: int) -> ParsedFeed:
     if not body or not body.strip():
         raise ParseError("the response was empty")
-    prepared = prepare_bytes(body, max_entries)
+    prepared = prepare_bytes(body, max_entries, max_html)
     if not prepared.strip():
         raise ParseError("the response held no feed document")
     prepared, feedparser_headers = repair_encoding(prepared, _feedparser_headers(headers, url))

@@ -267,3 +267,12 @@ def test_entry_cap_is_configurable(tmp_path: Path, feed_server: FeedServer) -> N
 def test_settings_defaults() -> None:
     settings = FetchSettings()
     assert settings.parse_timeout == 30 and settings.max_entries_per_feed == 1000 and settings.max_entry_html == 256_000
+
+
+def test_a_cut_cdata_section_keeps_the_document_valid_utf8() -> None:
+    body = rss_with("<p>" + "é" * 200_000 + "</p>")
+    prepared = prepare_bytes(body)
+    assert len(prepared) < len(body)
+    prepared.decode("utf-8")  # no half sequence at the cut
+    parsed = parse_feed(body, HEADERS, "https://party.example/feed", max_entry_html=300_000)
+    assert "ééé" in parsed.entries[0].content_html and "Ã" not in parsed.entries[0].content_html
