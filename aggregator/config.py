@@ -42,7 +42,8 @@ FEED_KEYS = {
     "url", "name", "site", "region", "country", "language",
     "enabled", "affiliation", "subdivision", "notes",
 }  # fmt: skip
-FETCH_KEYS = {"timeout", "max_bytes", "concurrency", "per_host", "max_redirects"}
+FETCH_KEYS = {"timeout", "max_bytes", "concurrency", "per_host", "max_redirects", "parse_timeout",
+              "max_entries_per_feed", "max_entry_html"}
 POLLING_KEYS = {"min_interval", "max_interval", "default_interval", "max_backoff"}
 DEDUPE_KEYS = {"similarity_threshold", "window_days", "never_merge"}
 SCHEDULE_KEYS = {"every", "cron"}
@@ -253,6 +254,17 @@ def config_from_dict(data: Any, path: Path, registries: bool = True) -> Config:
         per_host=int(check.number("fetch.per_host", fetch_data.get("per_host"), fetch_defaults.per_host, 1, True)),
         max_redirects=int(
             check.number("fetch.max_redirects", fetch_data.get("max_redirects"), fetch_defaults.max_redirects, 0, True)
+        ),
+        parse_timeout=float(
+            check.number("fetch.parse_timeout", fetch_data.get("parse_timeout"), fetch_defaults.parse_timeout, 0.1)
+        ),
+        max_entries_per_feed=int(
+            check.number("fetch.max_entries_per_feed", fetch_data.get("max_entries_per_feed"),
+                         fetch_defaults.max_entries_per_feed, 1, True)
+        ),
+        max_entry_html=int(
+            check.number("fetch.max_entry_html", fetch_data.get("max_entry_html"), fetch_defaults.max_entry_html,
+                         1024, True)
         ),
     )
 

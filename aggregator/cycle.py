@@ -7,33 +7,25 @@ concurrent, parsing runs on every core, and each feed is stored in its own trans
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
-import concurrent.futures.process
 import datetime as dt
 import logging
-import multiprocessing
-import os
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import Any
-
 from typing import TYPE_CHECKING
 
 from . import polling, user_agent_for
 from .lock import CycleLock
-from .models import Config, CycleReport, FeedConfig, FeedState, FetchRequest, FetchResult, ParseError
+from .models import Config, CycleReport, FeedConfig, FeedState, FetchRequest, FetchResult
 from .store import Store
 from .times import utcnow
 
 if TYPE_CHECKING:  # a cycle with nothing due loads neither the fetcher, the parser nor feedgen
     from .ingest import PreparedFeed
+    from .parsepool import FeedParserPool
     from .update import FeedOutcome, ReadBody
 
 log = logging.getLogger("aggregator.cycle")
-
-# Below this many bodies to parse, starting worker processes costs more than it saves.
-PARSE_POOL_MIN_FEEDS = 4
 
 ProgressCallback = Callable[["FeedOutcome"], None]
 
@@ -136,6 +128,7 @@ async def _fetch_parse_store(
     """Fetch the due feeds concurrently; as each answers, parse it in the pool and store it."""
     from . import dedupe
     from .fetch import iter_fetch
+    from .parsepool import FeedParserPool
     from .update import store_result
 
     feeds = {f.url: f for f in due}
@@ -147,7 +140,7 @@ async def _fetch_parse_store(
         )
         for f in due
     ]
-    parser = FeedParserPool(len(due))
+    parser = FeedParserPool(len(due), settings=config.fetch)
     matcher = dedupe.StoryMatcher(config.dedupe)
     pending: set[asyncio.Task[None]] = set()
     # Storing happens on this one thread, one feed at a time: SQLite has one writer anyway.
@@ -180,7 +173,7 @@ async def _fetch_parse_store(
 
 
 async def _read_in_pool(
-    parser: "FeedParserPool", feed: FeedConfig, state: FeedState, result: FetchResult, now: dt.datetime
+    parser: FeedParserPool, feed: FeedConfig, state: FeedState, result: FetchResult, now: dt.datetime
 ) -> ReadBody:
     """update.read_body, with the parse (the costly part) on the pool's processes."""
     from .update import ReadBody, failed_read, parse_needed
@@ -189,7 +182,9 @@ async def _read_in_pool(
     if not needed or result.body is None:
         return ReadBody(digest=digest)
     try:
-        prepared = await parser.parse(result.body, result.headers, result.final_url or result.url, feed.language, now)
+        prepared: PreparedFeed = await parser.parse(
+            result.body, result.headers, result.final_url or result.url, feed.language, now
+        )
     except Exception as exc:  # a bug must cost one feed, never the cycle
         return failed_read(feed, digest, exc)
     return ReadBody(digest=digest, prepared=prepared)
@@ -225,43 +220,6 @@ async def _until_stopped(
             yield following.result()
         except StopAsyncIteration:
             return
-
-
-class FeedParserPool:
-    """Runs the parse workers' job (ingest.parse_and_prepare) on every core. A worker that dies
-    (killed for memory by a hostile feed) costs that one feed: the broken pool is replaced, and the
-    rest of the cycle goes on."""
-
-    def __init__(self, feed_count: int, parse: Callable[..., PreparedFeed] | None = None) -> None:
-        from .ingest import parse_and_prepare
-
-        self._feed_count = feed_count
-        self._parse = parse or parse_and_prepare
-        self._pool = _parse_pool(feed_count)
-
-    async def parse(self, *args: Any) -> PreparedFeed:
-        pool = self._pool
-        try:
-            return await asyncio.get_running_loop().run_in_executor(pool, self._parse, *args)
-        except concurrent.futures.process.BrokenProcessPool:
-            if self._pool is pool and pool is not None:  # the first feed to notice replaces it
-                pool.shutdown(wait=False, cancel_futures=True)
-                self._pool = _parse_pool(self._feed_count)
-            raise ParseError("the parser process died while reading this feed (out of memory?)") from None
-
-    def shutdown(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _parse_pool(feed_count: int) -> concurrent.futures.Executor | None:
-    workers = min(os.cpu_count() or 1, 4)
-    if feed_count < PARSE_POOL_MIN_FEEDS or workers < 2:
-        return None  # None = the loop's default thread pool
-    # forkserver: children start from a clean process, not a copy of one with threads running.
-    return concurrent.futures.ProcessPoolExecutor(
-        max_workers=workers, mp_context=multiprocessing.get_context("forkserver")
-    )
 
 
 def _count(report: CycleReport, outcome: "FeedOutcome") -> None:

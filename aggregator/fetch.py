@@ -204,10 +204,27 @@ def _decoder_for(content_encoding: str | None) -> _Decoder:
 # --------------------------------------------------------------------------- helpers
 
 
+_CONTROL_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]+")
+
+
 def _clean(text: str, limit: int = _MAX_ERROR_CHARS) -> str:
     """Server-chosen text (reason phrases, exception messages) made safe to show in one log line."""
-    text = re.sub(r"[\x00-\x1f\x7f]+", " ", text).strip()
+    # C0 and C1 controls (ESC starts terminal sequences, U+009B is a one-byte CSI) and bidi overrides.
+    text = _CONTROL_CHARS.sub(" ", text).strip()
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# A validator we can send back: visible ASCII and spaces only (httpx encodes header values as
+# ASCII, so one "café" would make every later request of the feed fail before it is sent), bounded.
+_VALIDATOR = re.compile(r"[\x20-\x7e]{1,1024}")
+
+
+def _validator(value: str | None) -> str | None:
+    """`value` if it can be sent back as If-None-Match / If-Modified-Since, else None."""
+    if not isinstance(value, str):
+        return None
+    value = value.strip()
+    return value if _VALIDATOR.fullmatch(value) else None
 
 
 def parse_retry_after(value: str | None, now: dt.datetime | None = None) -> float | None:
@@ -292,6 +309,44 @@ def _describe(exc: Exception, settings: FetchSettings) -> str:
 # --------------------------------------------------------------------------- fetching
 
 
+_Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+_NAT64_WELL_KNOWN = ipaddress.ip_network("64:ff9b::/96")
+_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")  # RFC 8215: local-use, never a public host
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address carries and a gateway may deliver to: IPv4-mapped
+    (::ffff:a.b.c.d), IPv4-translated (::ffff:0:a.b.c.d), IPv4-compatible (::a.b.c.d), NAT64
+    (64:ff9b::a.b.c.d), 6to4 (2002:AABB:CCDD::) and Teredo (server and client)."""
+    found: list[ipaddress.IPv4Address] = []
+    number = int(address)
+    low = ipaddress.IPv4Address(number & 0xFFFFFFFF)
+    if address.ipv4_mapped is not None:
+        found.append(address.ipv4_mapped)
+    if number >> 32 in (0xFFFF0000, 0) and number > 1:
+        found.append(low)
+    if address in _NAT64_WELL_KNOWN:
+        found.append(low)
+    if address.sixtofour is not None:
+        found.append(address.sixtofour)
+    if address.teredo is not None:
+        found.extend(address.teredo)
+    return found
+
+
+def is_public_address(address: _Address) -> bool:
+    """True for an address on the public internet, by every IPv4 address it embeds too:
+    64:ff9b::a9fe:a9fe reaches the metadata service 169.254.169.254 through a NAT64 gateway,
+    though Python calls the IPv6 address itself global."""
+    if not address.is_global:
+        return False
+    if isinstance(address, ipaddress.IPv6Address):
+        if address in _NAT64_LOCAL:
+            return False
+        return all(embedded.is_global for embedded in _embedded_ipv4(address))
+    return True
+
+
 async def _addresses(host: str) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
     try:
         return [ipaddress.ip_address(host.strip("[]"))]
@@ -319,10 +374,14 @@ async def _refuse_inward_redirect(current: httpx.URL, target: httpx.URL, current
         return
     if current_public is None:
         here = await _addresses(current.host)
-        current_public = bool(here) and all(a.is_global for a in here)
+        current_public = bool(here) and all(is_public_address(a) for a in here)
     if not current_public:
         return
-    inward = [a for a in await _addresses(target.host) if not a.is_global]
+    there = await _addresses(target.host)
+    if not there:
+        # A name that does not resolve now may resolve later, or only inside a proxy's network.
+        raise _FetchError(f"redirect from a public address to a host name that does not resolve ({_clean(target.host, 80)})")
+    inward = [a for a in there if not is_public_address(a)]
     if inward:
         raise _FetchError(f"redirect from a public address to a private one ({target.host} is {inward[0]})")
 
@@ -348,7 +407,7 @@ def _refuse_private_peer(public_seen: bool, peer: ipaddress.IPv4Address | ipaddr
     """Once a fetch has been on a public address, no later hop may connect to a private one: this
     catches a name that resolved to a public address when the redirect was checked and to a private
     one when we connected (DNS rebinding)."""
-    if public_seen and peer is not None and not peer.is_global:
+    if public_seen and peer is not None and not is_public_address(peer):
         raise _FetchError(f"redirect from a public address to a private one (connected to {peer})")
 
 
@@ -388,17 +447,20 @@ class _Fetch:
 
     def _headers(self) -> dict[str, str]:
         headers = {"Accept-Encoding": _ACCEPT_ENCODING}
-        if self.request.etag:
-            headers["If-None-Match"] = self.request.etag
-        if self.request.last_modified:
-            headers["If-Modified-Since"] = self.request.last_modified
+        # A stored validator that is not a valid header value (saved by an older version) is
+        # dropped, not sent: the feed is fetched in full and the bad value is replaced.
+        etag, last_modified = _validator(self.request.etag), _validator(self.request.last_modified)
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
         return headers
 
     def result(self, **fields: Any) -> FetchResult:
         defaults: dict[str, Any] = {
             "url": self.request.url,
-            "etag": self.request.etag,
-            "last_modified": self.request.last_modified,
+            "etag": _validator(self.request.etag),
+            "last_modified": _validator(self.request.last_modified),
         }
         return FetchResult(**{**defaults, **fields})
 
@@ -415,7 +477,7 @@ class _Fetch:
                 async with self.client.stream("GET", url, headers=self._headers()) as response:
                     peer = None if proxied else _peer_address(response)
                     _refuse_private_peer(public_seen, peer)
-                    here_public = peer.is_global if peer is not None else None
+                    here_public = is_public_address(peer) if peer is not None else None
                     public_seen = public_seen or bool(here_public)
                     location = response.extensions.get(_LOCATION) or response.headers.get("location")
                     self.context = {"http_status": response.status_code, "headers": _headers_of(response)}
@@ -459,8 +521,8 @@ class _Fetch:
         if status == 304:
             return self.result(
                 status="not_modified",
-                etag=headers.get("etag") or self.request.etag,
-                last_modified=headers.get("last-modified") or self.request.last_modified,
+                etag=_validator(headers.get("etag")) or _validator(self.request.etag),
+                last_modified=_validator(headers.get("last-modified")) or _validator(self.request.last_modified),
                 **common,
             )
         if 200 <= status < 300:
@@ -468,8 +530,8 @@ class _Fetch:
             return self.result(
                 status="ok",
                 body=body,
-                etag=headers.get("etag") or None,
-                last_modified=headers.get("last-modified") or None,
+                etag=_validator(headers.get("etag")),
+                last_modified=_validator(headers.get("last-modified")),
                 **common,
             )
         if status == 410:
@@ -561,8 +623,8 @@ def _error(request: FetchRequest, reason: str, fetch: _Fetch | None) -> FetchRes
         url=request.url,
         status="error",
         error=reason,
-        etag=request.etag,
-        last_modified=request.last_modified,
+        etag=_validator(request.etag),
+        last_modified=_validator(request.last_modified),
         **context,
     )
 

@@ -91,12 +91,13 @@ def prepare_feed(parsed: ParsedFeed, feed_language: str, now: dt.datetime) -> Pr
 
 
 def parse_and_prepare(
-    body: bytes, headers: Mapping[str, str], url: str, feed_language: str, now: dt.datetime
+    body: bytes, headers: Mapping[str, str], url: str, feed_language: str, now: dt.datetime, **limits: int
 ) -> PreparedFeed:
-    """The parse workers' job: parse_feed, then prepare_feed. Raises ParseError."""
+    """The parse workers' job: parse_feed (with its `limits`: max_entries, max_entry_html), then
+    prepare_feed. Raises ParseError."""
     from .parse import parse_feed
 
-    return prepare_feed(parse_feed(body, headers, url), feed_language, now)
+    return prepare_feed(parse_feed(body, headers, url, **limits), feed_language, now)
 
 
 # --------------------------------------------------------------------------- what storage tells us

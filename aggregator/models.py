@@ -37,6 +37,9 @@ class FetchSettings:
     concurrency: int = 16
     per_host: int = 2  # requests at once to one host
     max_redirects: int = 5
+    parse_timeout: float = 30.0  # seconds one feed may take to parse and sanitize; its worker is killed after
+    max_entries_per_feed: int = 1_000  # entries kept from one feed document (the newest)
+    max_entry_html: int = 256_000  # characters of one entry's HTML that reach the sanitizer
 
 
 @dataclass(frozen=True)

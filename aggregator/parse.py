@@ -7,15 +7,18 @@ from __future__ import annotations
 import calendar
 import codecs
 import datetime as dt
+import email.utils
 import hashlib
 import html
 import io
 import re
 import zlib
+from collections import deque
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import feedparser
+import feedparser.api
 
 from . import fastparse
 from .locales import is_language_tag
@@ -30,9 +33,16 @@ from .sanitize import (
     xml_safe,
 )
 
-__all__ = ["parse_feed", "prepare_bytes", "repair_encoding", "defuse_doctype", "MAX_ENTRIES"]
+__all__ = ["parse_feed", "prepare_bytes", "repair_encoding", "defuse_doctype", "cap_entries", "bound_cdata", "MAX_ENTRIES"]
 
-MAX_ENTRIES = 1_000
+MAX_ENTRIES = FetchSettings.max_entries_per_feed  # newest entries kept of one document
+# One entry's HTML, before it reaches a sanitizer: more is cut off. A long article is ~100 KB.
+MAX_ENTRY_HTML_CHARS = FetchSettings.max_entry_html
+# Open elements nested deeper than this make HTML5 tree building quadratic (20,000 nested <div>
+# take nh3 6.5 s, 50,000 take 47 s); real articles nest a few dozen deep.
+MAX_HTML_DEPTH = 1_000
+# A tag longer than this is an attack (400,000 attributes), not markup.
+MAX_TAG_CHARS = 16_384
 MAX_DECOMPRESSED_BYTES = FetchSettings.max_bytes  # the same bound as a response body
 MAX_ID_CHARS = 1_024
 MAX_AUTHOR_CHARS = 300
@@ -133,57 +143,219 @@ def _doctype_end(text: str, start: int) -> int:
     return end if close < 0 else close + 1
 
 
-_PROLOG_SKIP = re.compile(r"(?:\s|\ufeff|\xef\xbb\xbf)*")
+# What matters before the root element: processing instructions, comments, DOCTYPEs, a bare
+# entity declaration, and the root element's start tag. Any other "<" (junk) is skipped over.
+_FEED_ROOT = re.compile(r"<(?:[A-Za-z_][\w.-]*:)?(?:rss|feed|RDF)[\s/>]")
+_PROLOG_TOKEN = re.compile(r"<(?:\?|!--|!DOCTYPE|!ENTITY|[A-Za-z_:\u00c0-\U0010ffff])", re.IGNORECASE)
 
 
 def defuse_doctype(text: str) -> str:
-    """Remove every DOCTYPE from the prolog, with its internal subset and external DTD reference.
+    """Remove every DOCTYPE before the root element, with its internal subset and external DTD
+    reference, wherever it sits: after the XML declaration, after junk lines, after 64 KB of PHP
+    notices. Raises ParseError if an entity declaration is left outside any DOCTYPE.
 
     Feeds never need a DTD, and a DTD is the only way into entity expansion (billion laughs,
     quadratic blowup) and external entities (file://, http:// fetched by the parser). References
-    to entities it declared are left undefined, so they stay unexpanded text. Only the prolog is
-    searched: a DOCTYPE is legal nowhere else (expat stops at one), while "<!DOCTYPE" inside an
-    entry's CDATA is article text that must survive.
+    to entities it declared are left undefined, so they stay unexpanded text. Only what comes
+    before the first element is searched: a DOCTYPE is legal nowhere else (expat stops at one),
+    while "<!DOCTYPE" inside an entry's CDATA is article text that must survive.
     """
     pieces: list[str] = []
     pos = kept_from = 0
+    # Elements before the feed's root are junk (a PHP notice's "<br />"); expat stops at them, but
+    # a DTD after them is removed all the same, should some parser be more forgiving.
+    feed_root = _FEED_ROOT.search(text)
+    root_at = feed_root.start() if feed_root else 0
     while True:
-        pos = _PROLOG_SKIP.match(text, pos).end()  # type: ignore[union-attr]  # matches the empty string
-        if text.startswith("<?", pos):
-            close = text.find("?>", pos + 2)
-            pos = len(text) if close < 0 else close + 2
-        elif text.startswith("<!--", pos):
-            close = text.find("-->", pos + 4)
-            pos = len(text) if close < 0 else close + 3
-        elif _DOCTYPE.match(text, pos):
-            pieces.append(text[kept_from:pos])
-            pos = kept_from = _doctype_end(text, pos)
-        else:
+        token = _PROLOG_TOKEN.search(text, pos)
+        if token is None:
             break
+        at, kind = token.start(), token.group()[1:].upper()
+        if kind == "?":
+            close = text.find("?>", at + 2)
+            pos = len(text) if close < 0 else close + 2
+        elif kind == "!--":
+            close = text.find("-->", at + 4)
+            pos = len(text) if close < 0 else close + 3
+        elif kind == "!DOCTYPE":
+            pieces.append(text[kept_from:at])
+            pos = kept_from = _doctype_end(text, at)
+        elif kind == "!ENTITY":
+            raise ParseError("the feed declares XML entities outside a DOCTYPE; such documents are refused")
+        elif at < root_at:
+            pos = at + 1
+        else:
+            break  # the root element
     if not pieces:
         return text
     pieces.append(text[kept_from:])
     return "".join(pieces)
 
 
-def prepare_bytes(body: bytes) -> bytes:
-    """Bytes that feedparser can read safely: no junk before the document, no DTD of any kind."""
+# Where an entry starts, in any namespace prefix; and what can hide one (CDATA, comments). The
+# second pattern is the first read backwards, for finding the last entries without walking all.
+_ENTRY_TOKEN = re.compile(r"<!\[CDATA\[|<!--|<(?:[A-Za-z_][\w.-]*:)?(?:item|entry)[\s/>]")
+_ENTRY_TOKEN_REVERSED = re.compile(r">\]\]|>--|[\s/>](?:meti|yrtne)(?::[\w.-]*[A-Za-z_])?<")
+
+
+def _entry_starts(text: str, count: int, reverse: bool) -> list[int]:
+    """Where the first (or, with `reverse`, the last) `count` entries start, skipping CDATA and
+    comments; fewer if the document has fewer, or if an unclosed section hides the rest."""
+    found: list[int] = []
+    view = text[::-1] if reverse else text
+    token, ends = (_ENTRY_TOKEN_REVERSED, {">]]": "[ATADC[!<", ">--": "--!<"}) if reverse else (
+        _ENTRY_TOKEN, {"<![CDATA[": "]]>", "<!--": "-->"})  # fmt: skip
+    pos = 0
+    while len(found) < count:
+        match = token.search(view, pos)
+        if match is None:
+            break
+        closing = ends.get(match.group())
+        if closing is not None:
+            close = view.find(closing, match.end())
+            if close < 0:
+                break
+            pos = close + len(closing)
+            continue
+        found.append(len(text) - match.end() if reverse else match.start())
+        pos = match.end()
+    return found
+
+
+def cap_entries(text: str, limit: int) -> str:
+    """The document with only `limit` entries (<item>/<entry>) at its newest end, cut out of the
+    text before any parser sees it: feedparser spends about 40 s on a million empty <item/>.
+    Which end is newest comes from the dates of the first and the last entry; when either has
+    no readable date, the first `limit` and the last `limit` are kept, and the entry cap after
+    parsing keeps the newest `limit` of those. Costs O(limit) steps, plus C-speed counting and
+    one reversed copy of the text.
+    """
+    if limit <= 0:
+        return text
+    # A cheap upper bound, at C speed; most feeds stop here.
+    rough = text.count("<item") + text.count("<entry") + text.count(":item") + text.count(":entry")
+    if rough <= 2 * limit:
+        return text
+    head = _entry_starts(text, limit + 1, reverse=False)
+    tail = _entry_starts(text, limit, reverse=True)
+    if len(head) <= limit or len(tail) < limit or head[limit] >= tail[-1]:
+        return text  # at most 2 x limit entries after all
+    # Entries are siblings, so the text from one entry's start to another's is whole elements.
+    first, last = _entry_date(text[head[0] : head[1]]), _entry_date(text[tail[0] : tail[0] + 100_000])
+    if first is not None and last is not None:
+        if first >= last:  # newest first: the first `limit`, and the last entry (for the document's end)
+            return text[: head[limit]] + text[tail[0] :]
+        return text[: head[0]] + text[tail[-1] :]  # oldest first: the last `limit`
+    return text[: head[limit]] + text[tail[-1] :]
+
+
+_ENTRY_DATE = re.compile(r"<(?:[A-Za-z_][\w.-]*:)?(?:pubDate|published|updated|date)>\s*([^<]{1,100}?)\s*<")
+
+
+def _entry_date(entry: str) -> dt.datetime | None:
+    """The first date in one entry's text (RSS pubDate, Atom published/updated, dc:date), if it
+    reads as a date with a time zone: to tell which end of a huge feed is the newest."""
+    match = _ENTRY_DATE.search(entry)
+    if match is None:
+        return None
+    value = match.group(1)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        try:
+            when = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    return when if when.tzinfo is not None else None
+
+
+_CDATA_OPEN, _CDATA_CLOSE = "<![CDATA[", "]]>"
+
+
+def bound_cdata(text: str, max_chars: int = MAX_ENTRY_HTML_CHARS) -> str:
+    """The document with every CDATA section made harmless to feedparser's HTML passes (written in
+    Python, they spend about 25 us per tag): cut to `max_chars`, and reduced to its text if its
+    markup is pathological (see _bounded_html). Only documents larger than `max_chars` can hold
+    a section that long, so smaller ones are returned at once."""
+    if len(text) <= max_chars:
+        return text
+    pieces: list[str] = []
+    pos = kept_from = 0
+    while True:
+        start = text.find(_CDATA_OPEN, pos)
+        if start < 0:
+            break
+        start += len(_CDATA_OPEN)
+        end = text.find(_CDATA_CLOSE, start)
+        if end < 0:
+            break
+        pos = end + len(_CDATA_CLOSE)
+        if end - start <= MAX_HTML_DEPTH:
+            continue  # too short to nest deeply or to hold a long tag
+        content = text[start:end]
+        bounded = _bounded_html(content, max_chars, unescape=False)
+        if bounded is not content:
+            pieces += [text[kept_from:start], bounded]
+            kept_from = end
+    if not pieces:
+        return text
+    pieces.append(text[kept_from:])
+    return "".join(pieces)
+
+
+# "<?xm" in EBCDIC (feedparser reads such documents as cp037 or what they declare).
+_EBCDIC_XML = b"\x4c\x6f\xa7\x94"
+_EBCDIC_ENCODING = re.compile(r"""encoding\s*=\s*["']([A-Za-z0-9._-]{1,40})["']""")
+
+
+def _ebcdic_codec(body: bytes) -> str:
+    # Letters, digits, "=", quotes and "?" are the same in every EBCDIC code page.
+    match = _EBCDIC_ENCODING.search(body[:200].decode("cp037", errors="replace"))
+    codec = _codec_name(match.group(1)) if match else None
+    if codec is None or codec.startswith(("utf", "ascii", "latin", "iso8859")) or "\x3c".encode(codec, errors="ignore") == b"<":
+        return "cp037"
+    return codec
+
+
+def prepare_bytes(body: bytes, max_entries: int = MAX_ENTRIES, max_entry_html: int = MAX_ENTRY_HTML_CHARS) -> bytes:
+    """Bytes that feedparser can read safely: no junk before the document, no DTD of any kind, and
+    at most 2 x `max_entries` entries (see cap_entries)."""
     if body.startswith(_GZIP_MAGIC):
         body = _gunzip(body)
     wide = _wide_codec(body)
     if wide is not None:
+        # UTF-16/32: byte-level scanning for "<" would misread them. Decoding with "replace" would
+        # hide a broken encoding from feedparser, so the original bytes go through unchanged
+        # unless there is something to remove.
         codec, bom = wide
-        # Decoding with "replace" would hide a broken encoding from feedparser, so the original
-        # bytes go through unchanged unless there is a DOCTYPE to remove.
         text = body[len(bom) :].decode(codec, errors="replace")
-        defused = defuse_doctype(text)
-        return body if defused is text else bom + defused.encode(codec, errors="replace")
-    body = _strip_leading_junk(body)
-    # latin-1 maps bytes 1:1 to code points, so this edits ASCII markup in any ASCII-compatible
-    # encoding (UTF-8, cp1252, Shift_JIS...) without decoding or damaging anything else.
-    text = body.decode("latin-1")
+    elif body.startswith(_EBCDIC_XML):
+        codec, bom = _ebcdic_codec(body), b""
+        text = body.decode(codec, errors="replace")
+    else:
+        # latin-1 maps bytes 1:1 to code points, so this edits ASCII markup in any ASCII-compatible
+        # encoding (UTF-8, cp1252, Shift_JIS...) without decoding or damaging anything else.
+        body = _strip_leading_junk(body)
+        codec, bom = "latin-1", b""
+        text = body.decode("latin-1")
+    edited = bound_cdata(cap_entries(defuse_doctype(text), max_entries), max_entry_html)
+    return body if edited is text else bom + edited.encode(codec, errors="replace")
+
+
+_feedparser_replace_doctype = feedparser.api.replace_doctype
+
+
+def _replace_doctype_after_decoding(data: bytes) -> Any:
+    """feedparser's own DOCTYPE step, which sees the document after feedparser decoded it to
+    UTF-8, whatever its encoding was: the last place a DTD can be removed before expat reads it."""
+    text = data.decode("latin-1")
     defused = defuse_doctype(text)
-    return body if defused is text else defused.encode("latin-1")
+    return _feedparser_replace_doctype(data if defused is text else defused.encode("latin-1"))
+
+
+# The one choke point every encoding passes through (UTF-7, EBCDIC code pages, a charset only
+# the HTTP header names). Set once per process; parse_feed is the only user of feedparser here.
+feedparser.api.replace_doctype = _replace_doctype_after_decoding
 
 
 # --------------------------------------------------------------------------- encodings
@@ -319,13 +491,68 @@ def _language(*candidates: Any) -> str | None:
     return None
 
 
-def _detail_html(detail: Mapping[str, Any] | None, fallback_base: str) -> str:
+def _without_partial_utf8(text: str) -> str:
+    """Bytes seen as latin-1, without a UTF-8 sequence cut short at the end."""
+    end, continuation = len(text), 0
+    while end > 0 and continuation < 3 and "\x80" <= text[end - 1] <= "\xbf":
+        end, continuation = end - 1, continuation + 1
+    if end > 0 and text[end - 1] >= "\xc0":
+        lead = ord(text[end - 1])
+        if continuation < (1 if lead < 0xE0 else 2 if lead < 0xF0 else 3):
+            return text[: end - 1]
+    return text
+
+
+_HTML_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9:-]*)")
+_ANY_TAG = re.compile(r"<[^<>]*>?")
+_LONG_TAG = re.compile("<[^<>]{%d}" % MAX_TAG_CHARS)
+# Void elements never nest; these are closed by their next sibling, so they do not nest either.
+_NOT_NESTING = frozenset(
+    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr",
+     "p", "li", "dt", "dd", "tr", "td", "th", "option"}
+)  # fmt: skip
+
+
+def _too_deep(value: str, limit: int = MAX_HTML_DEPTH) -> bool:
+    """Whether the HTML nests more than `limit` elements deep (counted loosely: a stray closing
+    tag closes one level). One pass; only run when there are enough tags for it to matter."""
+    if value.count("<") <= limit:
+        return False
+    depth = 0
+    for match in _HTML_TAG.finditer(value):
+        if match.group(1):
+            depth = max(0, depth - 1)
+        elif match.group(2).lower() not in _NOT_NESTING:
+            depth += 1
+            if depth > limit:
+                return True
+    return False
+
+
+def _bounded_html(value: str, max_chars: int, unescape: bool = True) -> str:
+    """`value` cut to `max_chars`, or as plain text in a <p> when its markup is pathological
+    (nesting too deep, a tag too long): what makes sanitizers take time quadratic in its size.
+    Without `unescape`, entities stay as they are (for bytes viewed as latin-1)."""
+    if len(value) > max_chars:
+        value = value[:max_chars]
+        if value.rfind("<") > value.rfind(">"):
+            value = value[: value.rfind("<")]
+        if not unescape:  # bytes seen as latin-1: never leave half a UTF-8 sequence at the cut
+            value = _without_partial_utf8(value)
+    if _LONG_TAG.search(value) or _too_deep(value):
+        text = " ".join(_ANY_TAG.sub(" ", value).split())
+        return f"<p>{html.escape(html.unescape(text), quote=False) if unescape else text.replace('>', '&gt;')}</p>"
+    return value
+
+
+def _detail_html(detail: Mapping[str, Any] | None, fallback_base: str, max_chars: int = MAX_ENTRY_HTML_CHARS) -> str:
     """Sanitized HTML from one of feedparser's text constructs, whatever its declared type."""
     if not detail:
         return ""
     value = detail.get("value") or ""
     if not isinstance(value, str) or not value:
         return ""
+    value = _bounded_html(value, max_chars)
     kind = (detail.get("type") or "text/html").lower()
     if kind == "text/plain":
         # Plain text has no markup to keep; escape it so "a < b" survives, and keep its paragraphs.
@@ -393,11 +620,12 @@ def _identity(entry: Mapping[str, Any], link: str | None, title: str, content_ht
     return _content_hash(title, content_html), "hash", None
 
 
-def _build_entry(entry: Mapping[str, Any], base: str, feed_language: str | None) -> ParsedEntry:
+def _build_entry(entry: Mapping[str, Any], base: str, feed_language: str | None,
+                 max_html: int = MAX_ENTRY_HTML_CHARS) -> ParsedEntry:  # fmt: skip
     link = _entry_link(entry, base)
     content_detail = _pick_content(entry)
-    summary_html = _detail_html(entry.get("summary_detail"), base)
-    content_html = _detail_html(content_detail, base) if content_detail else summary_html
+    summary_html = _detail_html(entry.get("summary_detail"), base, max_html)
+    content_html = _detail_html(content_detail, base, max_html) if content_detail else summary_html
     title = clean_text(entry.get("title"))
     if not title:
         title = _text_snippet(content_html or summary_html) or "(untitled)"
@@ -489,19 +717,20 @@ def _feedparser_headers(headers: Mapping[str, str], url: str) -> dict[str, str]:
     return out
 
 
-def _entries(raw: Iterable[Any], base: str, feed_language: str | None) -> list[ParsedEntry]:
+def _entries(raw: Iterable[Any], base: str, feed_language: str | None, max_entries: int = MAX_ENTRIES,
+             max_html: int = MAX_ENTRY_HTML_CHARS) -> list[ParsedEntry]:  # fmt: skip
     built: list[ParsedEntry] = []
     seen: set[str] = set()
     for entry in raw:
         if not isinstance(entry, Mapping):
             continue
-        parsed = _build_entry(entry, base, feed_language)
+        parsed = _build_entry(entry, base, feed_language, max_html)
         # Only the first copy of a key counts: later ones are usually a CMS listing the same post twice.
         if parsed.key in seen:
             continue
         seen.add(parsed.key)
         built.append(parsed)
-    return _newest_first_cap(built, MAX_ENTRIES)
+    return _newest_first_cap(built, max_entries)
 
 
 def _feed_id(result: Mapping[str, Any], feed: Mapping[str, Any]) -> str | None:
@@ -512,10 +741,10 @@ def _feed_id(result: Mapping[str, Any], feed: Mapping[str, Any]) -> str | None:
     return value if value and len(value) <= MAX_ID_CHARS else None
 
 
-def _parse(body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed:
+def _parse(body: bytes, headers: Mapping[str, str], url: str, max_entries: int, max_html: int) -> ParsedFeed:
     if not body or not body.strip():
         raise ParseError("the response was empty")
-    prepared = prepare_bytes(body)
+    prepared = prepare_bytes(body, max_entries, max_html)
     if not prepared.strip():
         raise ParseError("the response held no feed document")
     prepared, feedparser_headers = repair_encoding(prepared, _feedparser_headers(headers, url))
@@ -535,7 +764,7 @@ def _parse(body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed:
     site_link = safe_url(feed.get("link"), base)
     header_language = next((v for k, v in headers.items() if k.lower() == "content-language"), None)
     feed_language = _language(feed.get("language"), (feed.get("title_detail") or {}).get("language"), header_language)
-    entries = _entries(result.get("entries") or (), base, feed_language)
+    entries = _entries(result.get("entries") or (), base, feed_language, max_entries, max_html)
 
     if not entries:
         if not result.get("version") or _is_broken_xml(exception):
@@ -553,10 +782,20 @@ def _parse(body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed:
     )
 
 
-def parse_feed(body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed:
-    """Parse one fetched feed document; ParseError (with a suggested feed URL for HTML pages) if it has no entries."""
+def parse_feed(
+    body: bytes,
+    headers: Mapping[str, str],
+    url: str,
+    *,
+    max_entries: int = MAX_ENTRIES,
+    max_entry_html: int = MAX_ENTRY_HTML_CHARS,
+) -> ParsedFeed:
+    """Parse one fetched feed document; ParseError (with a suggested feed URL for HTML pages) if it has no entries.
+
+    At most `max_entries` entries are kept (the newest), each with at most `max_entry_html`
+    characters of HTML. The time this takes is bounded by the caller (cycle.FeedParserPool)."""
     try:
-        return _parse(body, headers, url)
+        return _parse(body, headers, url, max_entries, max_entry_html)
     except ParseError:
         raise
     except Exception as exc:  # the contract is "ParseError or a feed"; a parser bug must not stop the cycle

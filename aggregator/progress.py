@@ -35,6 +35,8 @@ def cycle_progress(enabled: bool = True) -> Iterator[Callable[["FeedOutcome"], N
         task = bar.add_task("", total=None)
 
         def advance(outcome: "FeedOutcome") -> None:
-            bar.update(task, advance=1, description=f"{outcome.feed.name}: {outcome.status}")
+            from .status import plain
+
+            bar.update(task, advance=1, description=plain(f"{outcome.feed.name}: {outcome.status}", limit=120))
 
         yield advance

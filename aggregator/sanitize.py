@@ -142,6 +142,8 @@ def clean_html(html_text: str, base_url: str | None = None, max_chars: int = MAX
 _WHITESPACE = re.compile(r"\s+")
 _TEXT_CLEANER = nh3.Cleaner(tags=set(), clean_content_tags={"script", "style"}, strip_comments=True)
 _TAG_START = re.compile(r"<[A-Za-z/!?]")
+_DECODE_ROUNDS = 8
+_LEFTOVER_ENTITY = re.compile(r"&#?[A-Za-z0-9]{1,32};")
 
 
 def _strip_tags(text: str) -> str:
@@ -156,12 +158,18 @@ def clean_text(text: str | None, max_chars: int = MAX_TITLE_CHARS) -> str:
     if not text:
         return ""
     text = xml_safe(text)
-    # Two rounds because titles are often escaped twice ("&lt;em&gt;"): what the first round
-    # unescapes into a tag is still markup to whoever renders it next.
-    for _ in range(2):
+    # Until nothing changes, because titles are often escaped twice or three times
+    # ("&amp;lt;em&amp;gt;"): what one round unescapes into a tag is still markup to whoever
+    # renders it next. Bounded; whatever could still become a tag after that loses its "<".
+    for _ in range(_DECODE_ROUNDS):
+        before = text
         if _TAG_START.search(text):
             text = _strip_tags(text)
         text = html.unescape(text)
+        if text == before:
+            break
+    else:
+        text = _LEFTOVER_ENTITY.sub("", _TAG_START.sub(lambda m: m.group(0)[1:], text))
     # Unescaping can produce characters the cleaning above never saw (&#0; , &#xFFFE;).
     text = xml_safe(_WHITESPACE.sub(" ", text)).strip()
     if len(text) > max_chars:

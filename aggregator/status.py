@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from typing import Any
 
 from . import polling
@@ -81,6 +82,25 @@ def health_check(
     return problems
 
 
+# Terminal escape sequences (CSI "ESC [ ... final", OSC "ESC ] ... BEL/ST" such as OSC-8 links,
+# and two-character ESC x), then any C0/C1 control or bidi override left over.
+_ESCAPE_SEQUENCE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]?|\x9b[0-?]*[ -/]*[@-~]")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]+")
+
+
+def plain(value: object, limit: int = 500) -> str:
+    """Text from a server, a feed or the config, made safe to print to a terminal through rich:
+    no escape or control characters, bounded, and with rich markup ("[bold]", "[link=...]")
+    escaped so it shows as the characters it is."""
+    from rich.markup import escape
+
+    text = _CONTROL.sub(" ", _ESCAPE_SEQUENCE.sub("", str(value)))
+    text = " ".join(text.split())
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return escape(text)
+
+
 def print_status_table(records: list[dict[str, Any]], last_cycle: CycleRecord | None, wide: bool = False) -> None:
     """The table at the terminal's width (80 columns when piped); `wide` adds the columns an
     operator seldom needs, and never folds."""
@@ -114,7 +134,7 @@ def print_status_table(records: list[dict[str, Any]], last_cycle: CycleRecord | 
             "last fetched": _fmt(r["last_fetched"]), "next due": _fmt(r["next_due"]),
             "problem": "; ".join(p for p in problems if p),
         }  # fmt: skip
-        table.add_row(*(cells[c] for c in columns))
+        table.add_row(*(plain(cells[c], limit=1000 if c == "problem" else 500) for c in columns))
     console.print(table)
     if last_cycle:
         report = last_cycle.report

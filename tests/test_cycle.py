@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 
-from aggregator.cycle import FeedParserPool
+from aggregator.parsepool import FeedParserPool
 from aggregator.models import ParsedFeed, ParseError
 from aggregator.parse import parse_feed
 from conftest import FEED_DATA

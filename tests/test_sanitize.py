@@ -239,3 +239,24 @@ def test_any_text_gives_xml_safe_output(text: str) -> None:
         element = etree.Element("x")
         element.text = out  # lxml raises ValueError on XML-illegal characters
         assert "<script" not in out.lower()
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "&lt;img src=x onerror=alert(1)&gt;News",
+        "&amp;lt;img src=x onerror=alert(1)&amp;gt;News",
+        "&amp;amp;lt;img src=x onerror=alert(1)&amp;amp;gt;News",
+        "&amp;#60;img src=x onerror=alert(1)&amp;#62;News",
+        "&amp;amp;#x3c;img src=x onerror=alert(1)&amp;amp;#x3e;News",
+        "&amp;lt;b&amp;gt;News&amp;lt;/b&amp;gt;",
+    ],
+)
+def test_clean_text_strips_markup_however_often_it_was_escaped(title: str) -> None:
+    assert clean_text(title) == "News"
+
+
+def test_clean_text_gives_up_on_endless_escaping_without_leaving_markup() -> None:
+    title = "&" + "amp;" * 40 + "lt;img src=x onerror=alert(1)&" + "amp;" * 40 + "gt;News"
+    out = clean_text(title)
+    assert "<" not in out and "&" not in out and out.endswith("News")

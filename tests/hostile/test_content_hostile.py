@@ -300,6 +300,33 @@ def test_hostile_guids_never_become_atom_ids(tmp_path: Path, feed_server: FeedSe
     assert_published_outputs_are_inert(tmp_path)
 
 
+def test_titles_authors_and_categories_escaped_many_times_carry_no_markup(tmp_path: Path, feed_server: FeedServer) -> None:
+    """A title escaped two or three times decodes, step by step, into a tag; the published
+    type="text" title must hold the words only, not a tag in any spelling."""
+    payloads = [
+        f"&amp;lt;img src=x onerror={MARK}(1)&amp;gt;",
+        f"&amp;amp;lt;img src=x onerror={MARK}(1)&amp;amp;gt;",
+        f"&amp;amp;#60;img src=x onerror={MARK}(1)&amp;amp;#62;",
+        f"&amp;amp;amp;lt;script&amp;amp;amp;gt;{MARK}&amp;amp;amp;lt;/script&amp;amp;amp;gt;",
+    ]
+    items = [
+        item(n, "<p>body</p>", title=f"{p}Story {n}",
+             extra=f"<author>{p}Ann</author><category>{p}Politics</category>")  # fmt: skip
+        for n, p in enumerate(payloads)
+    ]
+    run_cycle(tmp_path, feed_server, {"/escaped.xml": rss(items)})
+
+    entries = atom_entries(tmp_path / "public" / "feed.atom")
+    assert sorted(e.findtext(f"{ATOM_NS}title") or "" for e in entries) == [f"Story {n}" for n in range(4)]
+    for entry in entries:
+        assert {c.get("term") for c in entry.findall(f"{ATOM_NS}category")} >= {"Politics"}
+        names = [a.findtext(f"{ATOM_NS}name") for a in entry.findall(f"{ATOM_NS}author")]
+        assert all(n is not None and "<" not in n and MARK not in n for n in names)
+    text = (tmp_path / "public" / "feed.atom").read_text(encoding="utf-8")
+    assert MARK not in text and "onerror" not in text
+    assert_published_outputs_are_inert(tmp_path)
+
+
 def atom_doc(entries: list[str], feed_extra: str = "") -> bytes:
     return (
         '<?xml version="1.0" encoding="utf-8"?>\n'

@@ -444,3 +444,68 @@ def test_peer_address_is_the_real_one_unless_a_proxy_is_configured(
     _refuse_private_peer(False, loopback)  # a feed configured on a private address
     _refuse_private_peer(True, None)  # unknown peer (a proxy): the name check before the redirect still ran
     _refuse_private_peer(True, ipaddress.ip_address("1.1.1.1"))
+
+
+@pytest.mark.parametrize(
+    "target, refused",
+    [
+        ("http://[64:ff9b::a9fe:a9fe]/latest/meta-data/", True),  # NAT64 of 169.254.169.254
+        ("http://[64:ff9b:1::7f00:1]/", True),  # local-use NAT64 prefix
+        ("http://[::ffff:0:127.0.0.1]/", True),  # IPv4-translated
+        ("http://[::ffff:127.0.0.1]/", True),  # IPv4-mapped
+        ("http://[::ffff:10.0.0.1]/", True),
+        ("http://[::127.0.0.1]/", True),  # IPv4-compatible (deprecated)
+        ("http://[2002:7f00:1::]/", True),  # 6to4 of 127.0.0.1
+        ("http://[2002:a9fe:a9fe::1]/", True),  # 6to4 of 169.254.169.254
+        ("http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/", True),  # Teredo, client 127.0.0.1
+        ("http://[64:ff9b::808:808]/", False),  # NAT64 of 8.8.8.8
+        ("http://[2002:808:808::1]/", False),  # 6to4 of 8.8.8.8
+        ("http://[2606:4700:4700::1111]/", False),
+    ],
+)
+def test_embedded_ipv4_forms_of_private_addresses_are_refused(target: str, refused: bool) -> None:
+    import asyncio
+
+    import httpx
+
+    from aggregator.fetch import _FetchError, _refuse_inward_redirect
+
+    async def check() -> bool:
+        try:
+            await _refuse_inward_redirect(httpx.URL("http://8.8.8.8/feed"), httpx.URL(target))
+        except _FetchError as exc:
+            assert "private" in str(exc)
+            return True
+        return False
+
+    assert asyncio.run(check()) is refused
+
+
+def test_redirect_to_a_name_that_does_not_resolve_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """It may resolve later, or only inside a proxy's network, to anything. A feed configured on
+    a private address may still redirect to such a name (the operator's own network)."""
+    import asyncio
+    import socket as socket_module
+
+    import httpx
+
+    from aggregator.fetch import _FetchError, _refuse_inward_redirect
+
+    real = socket_module.getaddrinfo
+
+    def fake(host: object, *args: object, **kwargs: object) -> object:
+        if host == "nowhere.test":
+            raise socket_module.gaierror(socket_module.EAI_NONAME, "Name or service not known")
+        return real(host, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket_module, "getaddrinfo", fake)
+
+    async def check(start: str) -> str | None:
+        try:
+            await _refuse_inward_redirect(httpx.URL(start), httpx.URL("http://nowhere.test/feed"))
+        except _FetchError as exc:
+            return str(exc)
+        return None
+
+    assert "does not resolve (nowhere.test)" in (asyncio.run(check("http://8.8.8.8/feed")) or "")
+    assert asyncio.run(check("http://127.0.0.1:8000/feed")) is None
