@@ -68,6 +68,7 @@ class AtomFeedMeta:
     self_url: str
     alternate_url: str
     subtitle: str | None = None
+    hub: str | None = None  # a WebSub hub: written as <link rel="hub">
 
 
 def render_atom(meta: AtomFeedMeta, stories: Sequence[Story], config: Config) -> bytes:
@@ -80,6 +81,8 @@ def render_atom(meta: AtomFeedMeta, stories: Sequence[Story], config: Config) ->
     fg.author({"name": xml_safe(config.title), "uri": config.base_url})
     fg.link(href=meta.self_url, rel="self", type="application/atom+xml")
     fg.link(href=meta.alternate_url, rel="alternate", type="text/html")
+    if meta.hub:
+        fg.link(href=meta.hub, rel="hub")
     fg.generator("aggregator", __version__)
     # The newest change, not the clock: an unchanged feed renders to the same bytes.
     fg.updated(max((s.updated for s in stories), default=EPOCH))
@@ -91,15 +94,21 @@ def render_atom(meta: AtomFeedMeta, stories: Sequence[Story], config: Config) ->
     return fg.atom_str(pretty=True, encoding="UTF-8")
 
 
+def entry_id(story: Story, used_ids: set[str]) -> str:
+    """The id a story has in a published feed (Atom entry id, JSON Feed item id): the one fixed
+    when it was stored, unless another story of the same feed already took it. Adds it to used_ids;
+    pass the stories oldest first so the older story keeps a shared id, whatever the format."""
+    found = story.atom_id or f"urn:aggregator:story:{story.id}"
+    if found in used_ids:
+        found = f"urn:aggregator:story:{story.id}"
+    used_ids.add(found)
+    return found
+
+
 def _add_entry(fg: FeedGenerator, story: Story, config: Config, used_ids: set[str]) -> None:
     primary = story.primary
-    entry_id = story.atom_id or f"urn:aggregator:story:{story.id}"
-    if entry_id in used_ids:
-        entry_id = f"urn:aggregator:story:{story.id}"
-    used_ids.add(entry_id)
-
     fe = fg.add_entry(order="prepend")
-    fe.id(entry_id)
+    fe.id(entry_id(story, used_ids))
     fe.title(xml_safe(primary.title) or "(untitled)")
     fe.author({"name": xml_safe(primary.author or primary.feed_name)})
     fe.published(max(story.published, EPOCH))

@@ -6,16 +6,17 @@ Rendering only reads the store (story queries); writing the files is publish.py'
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import urljoin
 
 import jinja2
 
-from . import __version__, atom
+from . import __version__, atom, feedset, jsonfeed
+from .feedset import FeedDoc
 from .models import Config, Story, StoryQuery
 from .sanitize import clean_text
-from .opml import sources_opml
+from .opml import feeds_opml, sources_opml
 from .store import Store
 
 # How many stories per region the HTML page shows.
@@ -40,42 +41,66 @@ class Output:
     name: str
     media_type: str
     files: Callable[[Config, Store], list[OutputFile]]
+    fixed: bool = True  # its paths follow from the config alone (False: from the stored stories too)
 
 
-# --------------------------------------------------------------------------- Atom feeds
+# --------------------------------------------------------------------------- feeds (Atom and JSON Feed)
 
 
 def _stories(store: Store, query: StoryQuery) -> list[Story]:
     return list(store.stories(query).stories)
 
 
-def _combined_feed(config: Config, store: Store) -> list[OutputFile]:
-    url = urljoin(config.base_url, "feed.atom")
+def _atom_file(config: Config, store: Store, doc: FeedDoc) -> OutputFile:
+    url = urljoin(config.base_url, doc.atom_path)
     meta = atom.AtomFeedMeta(
-        id=url, title=config.title, subtitle="News from the sister parties, all regions",
-        self_url=url, alternate_url=config.base_url,
+        id=url, title=doc.title, subtitle=doc.subtitle, self_url=url,
+        alternate_url=urljoin(config.base_url, doc.alternate_path), hub=config.websub.hub,
     )  # fmt: skip
-    return [
-        OutputFile("feed.atom", atom.MEDIA_TYPE,
-                   lambda: atom.render_atom(meta, _stories(store, StoryQuery(limit=config.max_entries)), config))
-    ]  # fmt: skip
+    return OutputFile(doc.atom_path, atom.MEDIA_TYPE,
+                      lambda: atom.render_atom(meta, _stories(store, doc.query), config))  # fmt: skip
+
+
+def _json_file(config: Config, store: Store, doc: FeedDoc) -> OutputFile:
+    meta = jsonfeed.JsonFeedMeta(
+        title=doc.title, feed_url=urljoin(config.base_url, doc.json_path),
+        home_page_url=urljoin(config.base_url, doc.alternate_path), description=doc.subtitle,
+        language=doc.language, hub=config.websub.hub,
+    )  # fmt: skip
+    return OutputFile(doc.json_path, jsonfeed.MEDIA_TYPE,
+                      lambda: jsonfeed.render_json_feed(meta, _stories(store, doc.query), config))  # fmt: skip
+
+
+def _combined_feed(config: Config, store: Store) -> list[OutputFile]:
+    return [_atom_file(config, store, feedset.combined_feed(config))]
 
 
 def _region_feeds(config: Config, store: Store) -> list[OutputFile]:
-    files = []
-    for slug, label in config.regions.items():
-        url = urljoin(config.base_url, f"regions/{slug}.atom")
-        meta = atom.AtomFeedMeta(
-            id=url, title=f"{config.title}: {label}", subtitle=f"News from the sister parties in {label}",
-            self_url=url, alternate_url=urljoin(config.base_url, f"#region-{slug}"),
-        )  # fmt: skip
-        query = StoryQuery(limit=config.max_entries, region=slug)
+    return [_atom_file(config, store, doc) for doc in feedset.region_feeds(config)]
 
-        def render(meta: atom.AtomFeedMeta = meta, query: StoryQuery = query) -> bytes:
-            return atom.render_atom(meta, _stories(store, query), config)
 
-        files.append(OutputFile(f"regions/{slug}.atom", atom.MEDIA_TYPE, render))
-    return files
+def _language_feeds(config: Config, store: Store) -> list[OutputFile]:
+    return [_atom_file(config, store, doc) for doc in feedset.language_feeds(config, store)]
+
+
+def _country_feeds(config: Config, store: Store) -> list[OutputFile]:
+    return [_atom_file(config, store, doc) for doc in feedset.country_feeds(config, store)]
+
+
+def _combined_json(config: Config, store: Store) -> list[OutputFile]:
+    return [_json_file(config, store, feedset.combined_feed(config))]
+
+
+def _region_json(config: Config, store: Store) -> list[OutputFile]:
+    return [_json_file(config, store, doc) for doc in feedset.region_feeds(config)]
+
+
+def _language_json(config: Config, store: Store) -> list[OutputFile]:
+    return [_json_file(config, store, doc) for doc in feedset.language_feeds(config, store)]
+
+
+def _country_json(config: Config, store: Store) -> list[OutputFile]:
+    return [_json_file(config, store, doc) for doc in feedset.country_feeds(config, store)]
 
 
 # --------------------------------------------------------------------------- HTML page
@@ -94,7 +119,9 @@ def _plain_snippet(html_text: str, limit: int = 280) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def render_index(config: Config, stories_by_region: dict[str, list[Story]]) -> bytes:
+def render_index(
+    config: Config, stories_by_region: dict[str, list[Story]], feeds: Sequence[FeedDoc] = ()
+) -> bytes:
     template = _templates.get_template("index.html")
     newest = max((s.updated for stories in stories_by_region.values() for s in stories), default=None)
     page = template.render(
@@ -103,6 +130,7 @@ def render_index(config: Config, stories_by_region: dict[str, list[Story]]) -> b
         snippet=_plain_snippet,
         newest=newest,
         version=__version__,
+        feeds=feeds,
     )
     return page.encode("utf-8")
 
@@ -112,7 +140,7 @@ def _index_page(config: Config, store: Store) -> list[OutputFile]:
         by_region = {
             slug: _stories(store, StoryQuery(limit=INDEX_STORIES_PER_REGION, region=slug)) for slug in config.regions
         }
-        return render_index(config, by_region)
+        return render_index(config, by_region, feedset.all_feeds(config, store))
 
     return [OutputFile("index.html", HTML_MEDIA_TYPE, render)]
 
@@ -124,12 +152,32 @@ def _sources(config: Config, store: Store) -> list[OutputFile]:
     return [OutputFile("sources.opml", OPML_MEDIA_TYPE, lambda: sources_opml(config))]
 
 
+def _feeds_opml(config: Config, store: Store) -> list[OutputFile]:
+    """Every feed we publish (Atom), so a reader can subscribe to all of them at once."""
+
+    def render() -> bytes:
+        docs = feedset.all_feeds(config, store)
+        return feeds_opml(config, [(d.kind, d.title, urljoin(config.base_url, d.atom_path), d.language) for d in docs])
+
+    return [OutputFile("feeds.opml", OPML_MEDIA_TYPE, render)]
+
+
 OUTPUTS: list[Output] = [
     Output("combined feed", atom.MEDIA_TYPE, _combined_feed),
     Output("region feeds", atom.MEDIA_TYPE, _region_feeds),
+    Output("language feeds", atom.MEDIA_TYPE, _language_feeds, fixed=False),
+    Output("country feeds", atom.MEDIA_TYPE, _country_feeds, fixed=False),
+    Output("combined JSON feed", jsonfeed.MEDIA_TYPE, _combined_json),
+    Output("region JSON feeds", jsonfeed.MEDIA_TYPE, _region_json),
+    Output("language JSON feeds", jsonfeed.MEDIA_TYPE, _language_json, fixed=False),
+    Output("country JSON feeds", jsonfeed.MEDIA_TYPE, _country_json, fixed=False),
     Output("HTML page", HTML_MEDIA_TYPE, _index_page),
     Output("sources OPML", OPML_MEDIA_TYPE, _sources),
+    Output("feeds OPML", OPML_MEDIA_TYPE, _feeds_opml),
 ]
+
+# The media types of subscription documents: the files a WebSub hub is told about.
+FEED_MEDIA_TYPES = frozenset({atom.MEDIA_TYPE, jsonfeed.MEDIA_TYPE})
 
 
 def output_files(config: Config, store: Store) -> list[OutputFile]:
@@ -138,8 +186,9 @@ def output_files(config: Config, store: Store) -> list[OutputFile]:
 
 
 def output_paths(config: Config) -> list[str]:
-    """The paths (under output_dir) of every file publish writes; needs no database."""
-    return [f.path for f in output_files(config, _NO_STORE)]
+    """The paths (under output_dir) of the files publish always writes, whatever is stored (so not
+    the per-language and per-country feeds); needs no database."""
+    return [f.path for output in OUTPUTS if output.fixed for f in output.files(config, _NO_STORE)]
 
 
 class _NoStore:

@@ -135,6 +135,14 @@ class Store:
     def explain_story(self, story_id: int) -> list[MergeExplanation]:
         return stories.explain_story(self.db, story_id)
 
+    def active_languages(self) -> list[str]:
+        """The distinct language tags of active copies, as stored (per-language feeds)."""
+        return stories.active_languages(self.db)
+
+    def active_countries(self) -> list[str]:
+        """The distinct country codes of active copies (per-country feeds)."""
+        return stories.active_countries(self.db)
+
     def stories_with_link(self, url: str) -> list[int]:
         return stories.stories_with_link(self.db, url)
 
