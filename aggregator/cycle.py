@@ -27,6 +27,7 @@ from .publish import publish
 from .store import Store
 from .times import utcnow
 from .update import FeedOutcome, ReadBody, failed_read, parse_needed, store_result
+from .websub import notify_hub
 
 log = logging.getLogger("aggregator.cycle")
 
@@ -113,6 +114,7 @@ def _run_locked(
     if report.pruned_stories:
         log.info("pruned %d stories older than %g days", report.pruned_stories, config.retention_days)
     report.changed_outputs = tuple(publish(config, store).changed)
+    notify_hub(config, store, report.changed_outputs)  # WebSub: tell the hub which feeds changed
     report.seconds = round(time.monotonic() - started, 3)
     store.finish_cycle(cycle_id, clock(), report)
     return report

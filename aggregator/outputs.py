@@ -176,9 +176,6 @@ OUTPUTS: list[Output] = [
     Output("feeds OPML", OPML_MEDIA_TYPE, _feeds_opml),
 ]
 
-# The media types of subscription documents: the files a WebSub hub is told about.
-FEED_MEDIA_TYPES = frozenset({atom.MEDIA_TYPE, jsonfeed.MEDIA_TYPE})
-
 
 def output_files(config: Config, store: Store) -> list[OutputFile]:
     """Every file of every registered output, for this config."""

@@ -32,7 +32,7 @@ from ..models import (
     StoryQuery,
 )
 from ..times import utcnow
-from . import cycles, entries, feeds, picks, schema, stories
+from . import cycles, entries, feeds, picks, schema, stories, websub
 from .connection import Connections, StoreError
 from .entries import UpdateCounts
 
@@ -185,6 +185,23 @@ class Store:
 
     def story_picks(self, story_id: int) -> list[Pick]:
         return picks.story_picks(self.db, story_id)
+
+    # ------------------------------------------------------------------ WebSub queue
+    def queue_websub(self, urls: Sequence[str], now: dt.datetime | None = None) -> None:
+        """Feed URLs the hub must be told changed (kept until it acknowledges them)."""
+        with self._connections.transaction() as db:
+            websub.queue(db, urls, now or utcnow())
+
+    def websub_pending(self) -> list[str]:
+        return websub.pending(self.db)
+
+    def websub_done(self, url: str) -> None:
+        with self._connections.transaction() as db:
+            websub.done(db, url)
+
+    def websub_failed(self, url: str, error: str) -> None:
+        with self._connections.transaction() as db:
+            websub.failed(db, url, error)
 
     # ------------------------------------------------------------------ retention and cycles
     def prune(
