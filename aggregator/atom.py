@@ -22,13 +22,25 @@ from .models import Config, Story
 from .sanitize import clean_html, xml_safe
 
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+FH_NS = "http://purl.org/syndication/history/1.0"  # RFC 5005 feed history
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 MEDIA_TYPE = "application/atom+xml"
 
 
 
 class _SourceFeedExtension(BaseExtension):
-    """Feed-level half of the extension; feedgen needs one even though it adds nothing."""
+    """Feed-level half of the extension: marks an archive document (RFC 5005 <fh:archive/>)."""
+
+    def __init__(self) -> None:
+        self.archive = False
+
+    def extend_ns(self) -> dict[str, str]:
+        return {"fh": FH_NS} if self.archive else {}
+
+    def extend_atom(self, feed: Any) -> Any:
+        if self.archive:
+            etree.SubElement(feed, f"{{{FH_NS}}}archive")
+        return feed
 
 
 class SourceEntryExtension(BaseEntryExtension):
@@ -69,6 +81,8 @@ class AtomFeedMeta:
     alternate_url: str
     subtitle: str | None = None
     hub: str | None = None  # a WebSub hub: written as <link rel="hub">
+    links: tuple[tuple[str, str], ...] = ()  # more (rel, href) Atom links: RFC 5005's prev-archive, current...
+    archive: bool = False  # an RFC 5005 archive document (<fh:archive/>)
 
 
 def render_atom(meta: AtomFeedMeta, stories: Sequence[Story], config: Config) -> bytes:
@@ -83,6 +97,9 @@ def render_atom(meta: AtomFeedMeta, stories: Sequence[Story], config: Config) ->
     fg.link(href=meta.alternate_url, rel="alternate", type="text/html")
     if meta.hub:
         fg.link(href=meta.hub, rel="hub")
+    for rel, href in meta.links:
+        fg.link(href=href, rel=rel, type=MEDIA_TYPE)
+    fg.aggregator.archive = meta.archive
     fg.generator("aggregator", __version__)
     # The newest change, not the clock: an unchanged feed renders to the same bytes.
     fg.updated(max((s.updated for s in stories), default=EPOCH))

@@ -12,12 +12,13 @@ from urllib.parse import urljoin
 
 import jinja2
 
-from . import __version__, atom, feedset, jsonfeed
+from . import __version__, archive, atom, feedset, jsonfeed
 from .feedset import FeedDoc
 from .models import Config, Story, StoryQuery
 from .sanitize import clean_text
 from .opml import feeds_opml, sources_opml
 from .store import Store
+from .times import utcnow
 
 # How many stories per region the HTML page shows.
 INDEX_STORIES_PER_REGION = 20
@@ -32,6 +33,7 @@ class OutputFile:
     path: str
     media_type: str
     render: Callable[[], bytes]
+    write_once: bool = False  # once the file exists it is never rendered or written again (archives)
 
 
 @dataclass(frozen=True)
@@ -51,11 +53,11 @@ def _stories(store: Store, query: StoryQuery) -> list[Story]:
     return list(store.stories(query).stories)
 
 
-def _atom_file(config: Config, store: Store, doc: FeedDoc) -> OutputFile:
+def _atom_file(config: Config, store: Store, doc: FeedDoc, links: tuple[tuple[str, str], ...] = ()) -> OutputFile:
     url = urljoin(config.base_url, doc.atom_path)
     meta = atom.AtomFeedMeta(
         id=url, title=doc.title, subtitle=doc.subtitle, self_url=url,
-        alternate_url=urljoin(config.base_url, doc.alternate_path), hub=config.websub.hub,
+        alternate_url=urljoin(config.base_url, doc.alternate_path), hub=config.websub.hub, links=links,
     )  # fmt: skip
     return OutputFile(doc.atom_path, atom.MEDIA_TYPE,
                       lambda: atom.render_atom(meta, _stories(store, doc.query), config))  # fmt: skip
@@ -72,7 +74,43 @@ def _json_file(config: Config, store: Store, doc: FeedDoc) -> OutputFile:
 
 
 def _combined_feed(config: Config, store: Store) -> list[OutputFile]:
-    return [_atom_file(config, store, feedset.combined_feed(config))]
+    links: tuple[tuple[str, str], ...] = ()
+    if store is not _NO_STORE:
+        weeks = _archive_weeks(store)
+        if weeks:  # RFC 5005: the subscription document points at the newest archive
+            links = (("prev-archive", urljoin(config.base_url, weeks[0].path)),)
+    return [_atom_file(config, store, feedset.combined_feed(config), links)]
+
+
+# --------------------------------------------------------------------------- archives (RFC 5005)
+
+
+def _archive_weeks(store: Store) -> list[archive.ArchiveWeek]:
+    return archive.closed_weeks(store.first_story_created(), utcnow())
+
+
+def _archives(config: Config, store: Store) -> list[OutputFile]:
+    """One write-once archive document per week that has ended, of the combined feed's stories."""
+    files = []
+    current = urljoin(config.base_url, "feed.atom")
+    for week in _archive_weeks(store):
+        url = urljoin(config.base_url, week.path)
+        links = [("current", current)]
+        if week.prev_path:
+            links.append(("prev-archive", urljoin(config.base_url, week.prev_path)))
+        if week.next_path:
+            links.append(("next-archive", urljoin(config.base_url, week.next_path)))
+        meta = atom.AtomFeedMeta(
+            id=url, title=f"{config.title}: archive {week.label}",
+            subtitle=f"Every story first published here in the week {week.label} (RFC 5005 archive)",
+            self_url=url, alternate_url=config.base_url, links=tuple(links), archive=True,
+        )  # fmt: skip
+
+        def render(meta: atom.AtomFeedMeta = meta, week: archive.ArchiveWeek = week) -> bytes:
+            return atom.render_atom(meta, store.stories_created_between(week.start, week.end), config)
+
+        files.append(OutputFile(week.path, atom.MEDIA_TYPE, render, write_once=True))
+    return files
 
 
 def _region_feeds(config: Config, store: Store) -> list[OutputFile]:
@@ -171,6 +209,7 @@ OUTPUTS: list[Output] = [
     Output("region JSON feeds", jsonfeed.MEDIA_TYPE, _region_json),
     Output("language JSON feeds", jsonfeed.MEDIA_TYPE, _language_json, fixed=False),
     Output("country JSON feeds", jsonfeed.MEDIA_TYPE, _country_json, fixed=False),
+    Output("feed archives", atom.MEDIA_TYPE, _archives, fixed=False),
     Output("HTML page", HTML_MEDIA_TYPE, _index_page),
     Output("sources OPML", OPML_MEDIA_TYPE, _sources),
     Output("feeds OPML", OPML_MEDIA_TYPE, _feeds_opml),

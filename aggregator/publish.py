@@ -26,13 +26,16 @@ class PublishReport:
 
 def publish(config: Config, store: Store) -> PublishReport:
     """Rebuild every output file from the database alone; only files whose bytes changed are
-    rewritten (so their mtime, ETag and a WebSub ping follow real changes)."""
+    rewritten (so their mtime, ETag and a WebSub ping follow real changes); a write-once file
+    (a feed archive) that exists is left alone without being rendered."""
     report = PublishReport()
     files = output_files(config, store)
     remove_stale_temp_files([config.output_dir / f.path for f in files])
     for f in files:
         path = config.output_dir / f.path
-        if write_atomically(path, f.render()):
+        if f.write_once and path.exists():
+            report.unchanged.append(path)
+        elif write_atomically(path, f.render()):
             report.written.append(path)
             report.changed.append(f.path)
         else:

@@ -17,6 +17,7 @@ from urllib.parse import urljoin
 import httpx
 
 from . import user_agent_for
+from .archive import ARCHIVE_DIR
 from .models import Config
 from .store import Store
 
@@ -35,8 +36,12 @@ class PingReport:
 
 def changed_feed_urls(config: Config, changed_paths: Sequence[str]) -> list[str]:
     """The public URLs of the subscription feeds among the changed output paths (not the HTML
-    page or the OPML files, which no one subscribes to through a hub)."""
-    return [urljoin(config.base_url, p) for p in changed_paths if p.endswith(FEED_SUFFIXES)]
+    page, the OPML files or the feed archives, which no one subscribes to through a hub)."""
+    return [
+        urljoin(config.base_url, p)
+        for p in changed_paths
+        if p.endswith(FEED_SUFFIXES) and not p.startswith(f"{ARCHIVE_DIR}/")
+    ]
 
 
 def notify_hub(

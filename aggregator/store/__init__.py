@@ -32,7 +32,7 @@ from ..models import (
     StoryQuery,
 )
 from ..times import utcnow
-from . import cycles, entries, feeds, picks, schema, stories, websub
+from . import archive, cycles, entries, feeds, picks, schema, stories, websub
 from .connection import Connections, StoreError
 from .entries import UpdateCounts
 
@@ -142,6 +142,14 @@ class Store:
     def active_countries(self) -> list[str]:
         """The distinct country codes of active copies (per-country feeds)."""
         return stories.active_countries(self.db)
+
+    def first_story_created(self) -> dt.datetime | None:
+        """When the oldest active story was stored (where the feed archives begin)."""
+        return archive.first_created(self.db)
+
+    def stories_created_between(self, start: dt.datetime, end: dt.datetime) -> list[Story]:
+        """The active stories first stored in [start, end), newest first (an archive page)."""
+        return stories.load_stories(self.db, archive.created_between(self.db, start, end))
 
     def stories_with_link(self, url: str) -> list[int]:
         return stories.stories_with_link(self.db, url)
