@@ -25,6 +25,7 @@ from aggregator.websub import notify_hub
 from conftest import ATOM_NS, FEED_DATA, feed_entry, run_cli, write_config
 from feedserver import FeedServer
 from readers import validate_atom
+from test_feed_formats import validate_json_feed
 
 BASE = "https://feeds.example.org/"
 
@@ -127,7 +128,7 @@ def test_feeds_name_the_hub_and_only_changed_feeds_are_pinged(tmp_path: Path, fe
             assert root.find(f"{ATOM_NS}link[@rel='hub']").get("href") == hub.url
             assert root.find(f"{ATOM_NS}link[@rel='self']").get("href") == BASE + path
         else:
-            assert json.loads(files[path])["hubs"] == [{"type": "WebSub", "url": hub.url}]
+            assert validate_json_feed(public / path)["hubs"] == [{"type": "WebSub", "url": hub.url}]
 
     # Nothing changed upstream: nothing is pinged.
     hub.posts.clear()
