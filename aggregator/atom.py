@@ -22,13 +22,25 @@ from .models import Config, Story
 from .sanitize import clean_html, xml_safe
 
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+FH_NS = "http://purl.org/syndication/history/1.0"  # RFC 5005 feed history
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 MEDIA_TYPE = "application/atom+xml"
 
 
 
 class _SourceFeedExtension(BaseExtension):
-    """Feed-level half of the extension; feedgen needs one even though it adds nothing."""
+    """Feed-level half of the extension: marks an archive document (RFC 5005 <fh:archive/>)."""
+
+    def __init__(self) -> None:
+        self.archive = False
+
+    def extend_ns(self) -> dict[str, str]:
+        return {"fh": FH_NS} if self.archive else {}
+
+    def extend_atom(self, feed: Any) -> Any:
+        if self.archive:
+            etree.SubElement(feed, f"{{{FH_NS}}}archive")
+        return feed
 
 
 class SourceEntryExtension(BaseEntryExtension):
@@ -68,6 +80,9 @@ class AtomFeedMeta:
     self_url: str
     alternate_url: str
     subtitle: str | None = None
+    hub: str | None = None  # a WebSub hub: written as <link rel="hub">
+    links: tuple[tuple[str, str], ...] = ()  # more (rel, href) Atom links: RFC 5005's prev-archive, current...
+    archive: bool = False  # an RFC 5005 archive document (<fh:archive/>)
 
 
 def render_atom(meta: AtomFeedMeta, stories: Sequence[Story], config: Config) -> bytes:
@@ -80,6 +95,11 @@ def render_atom(meta: AtomFeedMeta, stories: Sequence[Story], config: Config) ->
     fg.author({"name": xml_safe(config.title), "uri": config.base_url})
     fg.link(href=meta.self_url, rel="self", type="application/atom+xml")
     fg.link(href=meta.alternate_url, rel="alternate", type="text/html")
+    if meta.hub:
+        fg.link(href=meta.hub, rel="hub")
+    for rel, href in meta.links:
+        fg.link(href=href, rel=rel, type=MEDIA_TYPE)
+    fg.aggregator.archive = meta.archive
     fg.generator("aggregator", __version__)
     # The newest change, not the clock: an unchanged feed renders to the same bytes.
     fg.updated(max((s.updated for s in stories), default=EPOCH))
@@ -91,15 +111,21 @@ def render_atom(meta: AtomFeedMeta, stories: Sequence[Story], config: Config) ->
     return fg.atom_str(pretty=True, encoding="UTF-8")
 
 
+def entry_id(story: Story, used_ids: set[str]) -> str:
+    """The id a story has in a published feed (Atom entry id, JSON Feed item id): the one fixed
+    when it was stored, unless another story of the same feed already took it. Adds it to used_ids;
+    pass the stories oldest first so the older story keeps a shared id, whatever the format."""
+    found = story.atom_id or f"urn:aggregator:story:{story.id}"
+    if found in used_ids:
+        found = f"urn:aggregator:story:{story.id}"
+    used_ids.add(found)
+    return found
+
+
 def _add_entry(fg: FeedGenerator, story: Story, config: Config, used_ids: set[str]) -> None:
     primary = story.primary
-    entry_id = story.atom_id or f"urn:aggregator:story:{story.id}"
-    if entry_id in used_ids:
-        entry_id = f"urn:aggregator:story:{story.id}"
-    used_ids.add(entry_id)
-
     fe = fg.add_entry(order="prepend")
-    fe.id(entry_id)
+    fe.id(entry_id(story, used_ids))
     fe.title(xml_safe(primary.title) or "(untitled)")
     fe.author({"name": xml_safe(primary.author or primary.feed_name)})
     fe.published(max(story.published, EPOCH))

@@ -132,11 +132,13 @@ def _is_demo_config(path: Path) -> bool:
 
 def cmd_publish(args: argparse.Namespace) -> int:
     from .publish import publish
+    from .websub import notify_hub
 
     config = _load(args)
     with CycleLock(config.database), Store.open(config.database) as store:
         store.sync_feeds(config.feeds)  # names, regions and enabled flags come from the config
         report = publish(config, store)
+        notify_hub(config, store, report.changed)
     if not args.quiet:
         print(f"{len(report.written)} files written, {len(report.unchanged)} unchanged in {config.output_dir}")
     return EXIT_OK
@@ -206,9 +208,10 @@ def _find_story(store: Store, text: str) -> int:
 
 def _republish(config: Config, store: Store) -> None:
     from .publish import publish
+    from .websub import notify_hub
 
     store.sync_feeds(config.feeds)  # names, regions and enabled flags come from the config
-    publish(config, store)
+    notify_hub(config, store, publish(config, store).changed)
 
 
 def cmd_pick(args: argparse.Namespace) -> int:

@@ -21,6 +21,7 @@ from .models import (
     FetchSettings,
     PollingSettings,
     ScheduleSettings,
+    WebSubSettings,
 )
 from . import __version__
 from .errors import AggregatorError, EXIT_USAGE
@@ -36,7 +37,7 @@ _DURATION_UNITS = {None: 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 TOP_KEYS = {
     "title", "base_url", "database", "output_dir", "max_entries", "max_stories_per_feed", "retention_days",
-    "retention", "fetch", "polling", "dedupe", "schedule", "regions", "feeds",
+    "retention", "fetch", "polling", "dedupe", "schedule", "regions", "feeds", "websub",
 }  # fmt: skip
 FEED_KEYS = {
     "url", "name", "site", "region", "country", "language",
@@ -48,6 +49,7 @@ POLLING_KEYS = {"min_interval", "max_interval", "default_interval", "max_backoff
 DEDUPE_KEYS = {"similarity_threshold", "window_days", "never_merge"}
 SCHEDULE_KEYS = {"every", "cron"}
 RETENTION_KEYS = {"days", "keep_per_feed"}
+WEBSUB_KEYS = {"hub"}
 
 
 @dataclass(frozen=True)
@@ -324,6 +326,13 @@ def config_from_dict(data: Any, path: Path, registries: bool = True) -> Config:
             check.problem("schedule.cron", f"{cron!r} is not a crontab expression: {exc}")
     schedule = ScheduleSettings(every=every, cron=cron)
 
+    websub_data = check.mapping("websub", data.get("websub"))
+    check.unknown_keys("websub.", websub_data, WEBSUB_KEYS)
+    hub = check.text("websub.hub", websub_data.get("hub"))
+    if hub is not None and not is_http_url(hub):
+        check.problem("websub.hub", f"{hub!r} is not an absolute http(s) URL")
+    websub = WebSubSettings(hub=hub)
+
     regions: dict[str, str] = {}
     regions_data = data.get("regions")
     if not isinstance(regions_data, dict) or not regions_data:
@@ -355,6 +364,7 @@ def config_from_dict(data: Any, path: Path, registries: bool = True) -> Config:
         polling=polling,
         dedupe=dedupe,
         schedule=schedule,
+        websub=websub,
     )
 
 

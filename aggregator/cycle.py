@@ -109,6 +109,10 @@ def _run_locked(
     from .publish import publish_if_changed
 
     report.changed_outputs = tuple(publish_if_changed(config, store).changed)
+    if config.websub.hub:  # WebSub: tell the hub which feeds changed (and retry what it missed)
+        from .websub import notify_hub
+
+        notify_hub(config, store, report.changed_outputs)
     report.seconds = round(time.monotonic() - started, 3)
     store.finish_cycle(cycle_id, clock(), report)
     return report

@@ -66,6 +66,11 @@ class ScheduleSettings:
 
 
 @dataclass(frozen=True)
+class WebSubSettings:
+    hub: str | None = None  # the WebSub hub every feed names and publish pings; None: no WebSub
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     title: str
@@ -82,6 +87,7 @@ class Config:
     polling: PollingSettings = field(default_factory=PollingSettings)
     dedupe: DedupeSettings = field(default_factory=DedupeSettings)
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
+    websub: WebSubSettings = field(default_factory=WebSubSettings)
 
 
 # --------------------------------------------------------------------------- fetch

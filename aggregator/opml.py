@@ -64,6 +64,32 @@ def sources_opml(config: Config) -> bytes:
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="utf-8") + b"\n"
 
 
+_FEED_GROUPS = {"all": "All stories", "region": "Regions", "language": "Languages", "country": "Countries"}
+
+
+def feeds_opml(config: Config, feeds: list[tuple[str, str, str, str | None]]) -> bytes:
+    """The feeds we publish, as (kind, title, Atom URL, language), grouped by kind: one file a
+    reader imports to subscribe to all of them (or the groups it wants)."""
+    root = ET.Element("opml", version="2.0")
+    head = ET.SubElement(root, "head")
+    ET.SubElement(head, "title").text = xml_safe(f"{config.title}: feeds")
+    ET.SubElement(head, "docs").text = "http://opml.org/spec2.opml"
+    body = ET.SubElement(root, "body")
+    for kind, label in _FEED_GROUPS.items():
+        members = [f for f in feeds if f[0] == kind]
+        if not members:
+            continue
+        group = ET.SubElement(body, "outline", text=label, title=label)
+        for _, title, url, language in members:
+            attrs = {"type": "rss", "text": xml_safe(title), "title": xml_safe(title), "xmlUrl": url,
+                     "htmlUrl": config.base_url}  # fmt: skip
+            if language:
+                attrs["language"] = language
+            ET.SubElement(group, "outline", attrs)
+    ET.indent(root)
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="utf-8") + b"\n"
+
+
 # --------------------------------------------------------------------------- reading
 
 

@@ -8,23 +8,28 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
-from . import __version__
+from . import __version__, archive, feedset
+from .feedset import FeedDoc
 from .models import Config, Story, StoryQuery
-from .opml import sources_opml
+from .opml import feeds_opml, sources_opml
 from .sanitize import clean_text
 from .store import Store
+from .times import utcnow
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # feedgen and Jinja2 are loaded only when something is rendered
     import jinja2
+
+    from . import atom
 
 # How many stories per region the HTML page shows.
 INDEX_STORIES_PER_REGION = 20
 ATOM_MEDIA_TYPE = "application/atom+xml"
+JSON_FEED_MEDIA_TYPE = "application/feed+json"
 HTML_MEDIA_TYPE = "text/html; charset=utf-8"
 OPML_MEDIA_TYPE = "text/x-opml; charset=utf-8"
 
@@ -36,6 +41,7 @@ class OutputFile:
     path: str
     media_type: str
     render: Callable[[], bytes]
+    write_once: bool = False  # once the file exists it is never rendered or written again (archives)
 
 
 @dataclass(frozen=True)
@@ -45,46 +51,112 @@ class Output:
     name: str
     media_type: str
     files: Callable[[Config, Store], list[OutputFile]]
+    fixed: bool = True  # its paths follow from the config alone (False: from the stored stories too)
 
 
-# --------------------------------------------------------------------------- Atom feeds
+# --------------------------------------------------------------------------- feeds (Atom and JSON Feed)
 
 
 def _stories(store: Store, query: StoryQuery) -> list[Story]:
     return list(store.stories(query).stories)
 
 
-def _published_list(config: Config, limit: int | None = None, region: str | None = None) -> StoryQuery:
-    """A published list: the newest stories, no feed taking more than its share of the slots."""
-    return StoryQuery(limit=limit or config.max_entries, region=region, max_per_feed=config.max_stories_per_feed)
-
-
-def _atom_file(config: Config, store: Store, path: str, query: StoryQuery, title: str, subtitle: str,
-               alternate_url: str) -> OutputFile:  # fmt: skip
+def _atom_file(config: Config, store: Store, doc: FeedDoc, links: tuple[tuple[str, str], ...] = ()) -> OutputFile:
     def render() -> bytes:
-        from . import atom  # feedgen is loaded only when a feed is rendered
+        from . import atom
 
-        url = urljoin(config.base_url, path)
-        meta = atom.AtomFeedMeta(id=url, title=title, subtitle=subtitle, self_url=url, alternate_url=alternate_url)
-        return atom.render_atom(meta, _stories(store, query), config)
+        url = urljoin(config.base_url, doc.atom_path)
+        meta = atom.AtomFeedMeta(
+            id=url, title=doc.title, subtitle=doc.subtitle, self_url=url,
+            alternate_url=urljoin(config.base_url, doc.alternate_path), hub=config.websub.hub, links=links,
+        )  # fmt: skip
+        return atom.render_atom(meta, _stories(store, doc.query), config)
 
-    return OutputFile(path, ATOM_MEDIA_TYPE, render)
+    return OutputFile(doc.atom_path, ATOM_MEDIA_TYPE, render)
+
+
+def _json_file(config: Config, store: Store, doc: FeedDoc) -> OutputFile:
+    def render() -> bytes:
+        from . import jsonfeed
+
+        meta = jsonfeed.JsonFeedMeta(
+            title=doc.title, feed_url=urljoin(config.base_url, doc.json_path),
+            home_page_url=urljoin(config.base_url, doc.alternate_path), description=doc.subtitle,
+            language=doc.language, hub=config.websub.hub,
+        )  # fmt: skip
+        return jsonfeed.render_json_feed(meta, _stories(store, doc.query), config)
+
+    return OutputFile(doc.json_path, JSON_FEED_MEDIA_TYPE, render)
 
 
 def _combined_feed(config: Config, store: Store) -> list[OutputFile]:
-    return [
-        _atom_file(config, store, "feed.atom", _published_list(config), config.title,
-                   "News from the sister parties, all regions", config.base_url)
-    ]  # fmt: skip
+    links: tuple[tuple[str, str], ...] = ()
+    if store is not _NO_STORE:
+        weeks = _archive_weeks(store)
+        if weeks:  # RFC 5005: the subscription document points at the newest archive
+            links = (("prev-archive", urljoin(config.base_url, weeks[0].path)),)
+    return [_atom_file(config, store, feedset.combined_feed(config), links)]
+
+
+# --------------------------------------------------------------------------- archives (RFC 5005)
+
+
+def _archive_weeks(store: Store) -> list[archive.ArchiveWeek]:
+    return archive.closed_weeks(store.first_story_created(), utcnow())
+
+
+def _archives(config: Config, store: Store) -> list[OutputFile]:
+    """One write-once archive document per week that has ended, of the combined feed's stories."""
+    files = []
+    current = urljoin(config.base_url, "feed.atom")
+    for week in _archive_weeks(store):
+        url = urljoin(config.base_url, week.path)
+        links = [("current", current)]
+        if week.prev_path:
+            links.append(("prev-archive", urljoin(config.base_url, week.prev_path)))
+        if week.next_path:
+            links.append(("next-archive", urljoin(config.base_url, week.next_path)))
+
+        def render(url: str = url, links: list[tuple[str, str]] = links, week: archive.ArchiveWeek = week) -> bytes:
+            from . import atom
+
+            meta = atom.AtomFeedMeta(
+                id=url, title=f"{config.title}: archive {week.label}",
+                subtitle=f"Every story first published here in the week {week.label} (RFC 5005 archive)",
+                self_url=url, alternate_url=config.base_url, links=tuple(links), archive=True,
+            )  # fmt: skip
+            return atom.render_atom(meta, store.stories_created_between(week.start, week.end), config)
+
+        files.append(OutputFile(week.path, ATOM_MEDIA_TYPE, render, write_once=True))
+    return files
 
 
 def _region_feeds(config: Config, store: Store) -> list[OutputFile]:
-    return [
-        _atom_file(config, store, f"regions/{slug}.atom", _published_list(config, region=slug),
-                   f"{config.title}: {label}", f"News from the sister parties in {label}",
-                   urljoin(config.base_url, f"#region-{slug}"))
-        for slug, label in config.regions.items()
-    ]  # fmt: skip
+    return [_atom_file(config, store, doc) for doc in feedset.region_feeds(config)]
+
+
+def _language_feeds(config: Config, store: Store) -> list[OutputFile]:
+    return [_atom_file(config, store, doc) for doc in feedset.language_feeds(config, store)]
+
+
+def _country_feeds(config: Config, store: Store) -> list[OutputFile]:
+    return [_atom_file(config, store, doc) for doc in feedset.country_feeds(config, store)]
+
+
+def _combined_json(config: Config, store: Store) -> list[OutputFile]:
+    return [_json_file(config, store, feedset.combined_feed(config))]
+
+
+def _region_json(config: Config, store: Store) -> list[OutputFile]:
+    return [_json_file(config, store, doc) for doc in feedset.region_feeds(config)]
+
+
+def _language_json(config: Config, store: Store) -> list[OutputFile]:
+    return [_json_file(config, store, doc) for doc in feedset.language_feeds(config, store)]
+
+
+def _country_json(config: Config, store: Store) -> list[OutputFile]:
+    return [_json_file(config, store, doc) for doc in feedset.country_feeds(config, store)]
 
 
 # --------------------------------------------------------------------------- HTML page
@@ -124,7 +196,9 @@ def _plain_snippet(html_text: str, limit: int = 280) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def render_index(config: Config, stories_by_region: dict[str, list[Story]]) -> bytes:
+def render_index(
+    config: Config, stories_by_region: dict[str, list[Story]], feeds: Sequence[FeedDoc] = ()
+) -> bytes:
     template = _templates().get_template("index.html")
     newest = max((s.updated for stories in stories_by_region.values() for s in stories), default=None)
     page = template.render(
@@ -133,6 +207,7 @@ def render_index(config: Config, stories_by_region: dict[str, list[Story]]) -> b
         snippet=_plain_snippet,
         newest=newest,
         version=__version__,
+        feeds=feeds,
     )
     return page.encode("utf-8")
 
@@ -140,10 +215,11 @@ def render_index(config: Config, stories_by_region: dict[str, list[Story]]) -> b
 def _index_page(config: Config, store: Store) -> list[OutputFile]:
     def render() -> bytes:
         by_region = {
-            slug: _stories(store, _published_list(config, INDEX_STORIES_PER_REGION, region=slug))
+            slug: _stories(store, StoryQuery(limit=INDEX_STORIES_PER_REGION, region=slug,
+                                             max_per_feed=config.max_stories_per_feed))
             for slug in config.regions
         }
-        return render_index(config, by_region)
+        return render_index(config, by_region, feedset.all_feeds(config, store))
 
     return [OutputFile("index.html", HTML_MEDIA_TYPE, render)]
 
@@ -155,11 +231,29 @@ def _sources(config: Config, store: Store) -> list[OutputFile]:
     return [OutputFile("sources.opml", OPML_MEDIA_TYPE, lambda: sources_opml(config))]
 
 
+def _feeds_opml(config: Config, store: Store) -> list[OutputFile]:
+    """Every feed we publish (Atom), so a reader can subscribe to all of them at once."""
+
+    def render() -> bytes:
+        docs = feedset.all_feeds(config, store)
+        return feeds_opml(config, [(d.kind, d.title, urljoin(config.base_url, d.atom_path), d.language) for d in docs])
+
+    return [OutputFile("feeds.opml", OPML_MEDIA_TYPE, render)]
+
+
 OUTPUTS: list[Output] = [
     Output("combined feed", ATOM_MEDIA_TYPE, _combined_feed),
     Output("region feeds", ATOM_MEDIA_TYPE, _region_feeds),
+    Output("language feeds", ATOM_MEDIA_TYPE, _language_feeds, fixed=False),
+    Output("country feeds", ATOM_MEDIA_TYPE, _country_feeds, fixed=False),
+    Output("combined JSON feed", JSON_FEED_MEDIA_TYPE, _combined_json),
+    Output("region JSON feeds", JSON_FEED_MEDIA_TYPE, _region_json),
+    Output("language JSON feeds", JSON_FEED_MEDIA_TYPE, _language_json, fixed=False),
+    Output("country JSON feeds", JSON_FEED_MEDIA_TYPE, _country_json, fixed=False),
+    Output("feed archives", ATOM_MEDIA_TYPE, _archives, fixed=False),
     Output("HTML page", HTML_MEDIA_TYPE, _index_page),
     Output("sources OPML", OPML_MEDIA_TYPE, _sources),
+    Output("feeds OPML", OPML_MEDIA_TYPE, _feeds_opml),
 ]
 
 
@@ -169,8 +263,9 @@ def output_files(config: Config, store: Store) -> list[OutputFile]:
 
 
 def output_paths(config: Config) -> list[str]:
-    """The paths (under output_dir) of every file publish writes; needs no database."""
-    return [f.path for f in output_files(config, _NO_STORE)]
+    """The paths (under output_dir) of the files publish always writes, whatever is stored (so not
+    the per-language and per-country feeds); needs no database."""
+    return [f.path for output in OUTPUTS if output.fixed for f in output.files(config, _NO_STORE)]
 
 
 class _NoStore:

@@ -15,6 +15,7 @@ from .files import OutputError, remove_stale_temp_files, write_atomically
 from .models import Config
 from .outputs import output_files, output_paths
 from .store import Store
+from .times import utcnow
 
 PublishError = OutputError  # an output file cannot be written
 
@@ -29,14 +30,17 @@ class PublishReport:
 
 def publish(config: Config, store: Store) -> PublishReport:
     """Rebuild every output file from the database alone; only files whose bytes changed are
-    rewritten (so their mtime, ETag and a WebSub ping follow real changes)."""
+    rewritten (so their mtime, ETag and a WebSub ping follow real changes); a write-once file
+    (a feed archive) that exists is left alone without being rendered."""
     report = PublishReport()
     signature = _signature(config, store)
     files = output_files(config, store)
     remove_stale_temp_files([config.output_dir / f.path for f in files])
     for f in files:
         path = config.output_dir / f.path
-        if write_atomically(path, f.render()):
+        if f.write_once and path.exists():
+            report.unchanged.append(path)
+        elif write_atomically(path, f.render()):
             report.written.append(path)
             report.changed.append(f.path)
         else:
@@ -51,7 +55,9 @@ _PUBLISHED = "published_signature"
 def _signature(config: Config, store: Store) -> str:
     """What the outputs are made of: the config, this version's rendering, and the stored data."""
     payload = repr((__version__, config.title, config.base_url, config.regions, config.max_entries,
-                    config.max_stories_per_feed, config.feeds, config.output_dir, store.content_signature()))  # fmt: skip
+                    config.max_stories_per_feed, config.feeds, config.output_dir, config.websub,
+                    utcnow().isocalendar()[:2],  # a week that ends brings an archive document
+                    store.content_signature()))  # fmt: skip
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 

@@ -32,7 +32,7 @@ def test_every_config_key_is_documented_in_the_readme() -> None:
     reference = README.split("## Configuration", 1)[1].split("\n## ", 1)[0]
     keys = (
         config.TOP_KEYS | config.FEED_KEYS | config.FETCH_KEYS | config.POLLING_KEYS
-        | config.DEDUPE_KEYS | config.SCHEDULE_KEYS | config.RETENTION_KEYS
+        | config.DEDUPE_KEYS | config.SCHEDULE_KEYS | config.RETENTION_KEYS | config.WEBSUB_KEYS
     )  # fmt: skip
     missing = sorted(k for k in keys if f"{k}:" not in reference)
     assert not missing, f"config keys missing from the README's Configuration section: {missing}"

@@ -38,6 +38,8 @@ def test_a_database_from_the_first_schema_is_migrated_and_keeps_its_data(tmp_pat
     feed = tmp_path / "public" / "feed.atom"
     # Take the database back to the first schema, as the first release left it...
     with sqlite3.connect(db) as conn:
+        # (undo 0004)
+        conn.execute("DROP TABLE websub_pending")
         # (undo 0003)
         conn.execute("DROP TABLE picks")
         conn.execute("DROP TABLE editor_actions")

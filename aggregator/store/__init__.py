@@ -30,7 +30,7 @@ from ..models import (
     StoryQuery,
 )
 from ..times import utcnow
-from . import cycles, entries, feeds, picks, schema, stories
+from . import archive, cycles, entries, feeds, picks, schema, stories, websub
 from .connection import Connections, Database, StoreError
 from .entries import UpdateCounts
 
@@ -137,6 +137,22 @@ class Store:
     def explain_story(self, story_id: int) -> list[MergeExplanation]:
         return stories.explain_story(self.db, story_id)
 
+    def active_languages(self) -> list[str]:
+        """The distinct language tags of active copies, as stored (per-language feeds)."""
+        return stories.active_languages(self.db)
+
+    def active_countries(self) -> list[str]:
+        """The distinct country codes of active copies (per-country feeds)."""
+        return stories.active_countries(self.db)
+
+    def first_story_created(self) -> dt.datetime | None:
+        """When the oldest active story was stored (where the feed archives begin)."""
+        return archive.first_created(self.db)
+
+    def stories_created_between(self, start: dt.datetime, end: dt.datetime) -> list[Story]:
+        """The active stories first stored in [start, end), newest first (an archive page)."""
+        return stories.load_stories(self.db, archive.created_between(self.db, start, end))
+
     def stories_with_link(self, url: str) -> list[int]:
         return stories.stories_with_link(self.db, url)
 
@@ -190,6 +206,23 @@ class Store:
     def set_meta(self, key: str, value: str) -> None:
         with self._connections.transaction() as db:
             db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", [key, value])
+
+    # ------------------------------------------------------------------ WebSub queue
+    def queue_websub(self, urls: Sequence[str], now: dt.datetime | None = None) -> None:
+        """Feed URLs the hub must be told changed (kept until it acknowledges them)."""
+        with self._connections.transaction() as db:
+            websub.queue(db, urls, now or utcnow())
+
+    def websub_pending(self) -> list[str]:
+        return websub.pending(self.db)
+
+    def websub_done(self, url: str) -> None:
+        with self._connections.transaction() as db:
+            websub.done(db, url)
+
+    def websub_failed(self, url: str, error: str) -> None:
+        with self._connections.transaction() as db:
+            websub.failed(db, url, error)
 
     # ------------------------------------------------------------------ retention and cycles
     def prune(

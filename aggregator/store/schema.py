@@ -190,10 +190,24 @@ def _m0003_picks_and_provenance(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX entries_original_id ON entries(original_id)")
 
 
+def _m0004_websub_pending(db: sqlite_utils.Database) -> None:
+    """The feed URLs a WebSub hub has yet to be told about (the ping failed; retried next time)."""
+    db.execute(
+        """
+        CREATE TABLE websub_pending (
+            url TEXT PRIMARY KEY,
+            queued_at TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT
+        )"""
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("0001_initial", _m0001_initial),
     ("0002_source_feed_id", _m0002_source_feed_id),
     ("0003_picks_and_provenance", _m0003_picks_and_provenance),
+    ("0004_websub_pending", _m0004_websub_pending),
 ]
 
 

@@ -259,6 +259,25 @@ def explain_story(db: Database, story_id: int) -> list[MergeExplanation]:
     ]
 
 
+def active_languages(db: Database) -> list[str]:
+    """The distinct language tags of the active copies (from feeds in the config and enabled), as
+    stored, sorted: the languages the per-language feeds are made for."""
+    rows = db.execute(
+        "SELECT DISTINCT coalesce(e.language, f.language) FROM entries e JOIN feeds f ON f.url = e.feed_url"
+        f" WHERE {ACTIVE_FEED} ORDER BY 1"
+    ).fetchall()
+    return [r[0] for r in rows if r[0]]
+
+
+def active_countries(db: Database) -> list[str]:
+    """The distinct countries of the feeds of active copies, sorted (the per-country feeds)."""
+    rows = db.execute(
+        f"SELECT DISTINCT f.country FROM feeds f WHERE {ACTIVE_FEED}"
+        " AND EXISTS (SELECT 1 FROM entries e WHERE e.feed_url = f.url) ORDER BY 1"
+    ).fetchall()
+    return [r[0] for r in rows if r[0]]
+
+
 def stories_with_link(db: Database, url: str) -> list[int]:
     """The stories holding a copy whose article URL is `url` (compared canonically)."""
     key = canonical_url(url)

@@ -1,0 +1,124 @@
+"""JSON Feed 1.1 (https://jsonfeed.org/version/1.1), the JSON twin of every Atom feed we publish.
+
+It renders the stories it is given into bytes, with the same item ids and the same sanitized
+content as the Atom feed beside it (atom.entry_id, atom.story_content_html); it never reads the
+database or writes a file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .atom import EPOCH, entry_id, story_content_html
+from .locales import country_name
+from .models import Config, Copy, Story
+
+VERSION = "https://jsonfeed.org/version/1.1"
+MEDIA_TYPE = "application/feed+json"
+EXTENSION = "_aggregator"  # our extension object on each item: regions, countries, sources, copies
+
+
+@dataclass(frozen=True)
+class JsonFeedMeta:
+    title: str
+    feed_url: str
+    home_page_url: str
+    description: str | None = None
+    language: str | None = None  # only for a feed of one language
+    hub: str | None = None  # a WebSub hub
+
+
+def render_json_feed(meta: JsonFeedMeta, stories: Sequence[Story], config: Config) -> bytes:
+    """The feed as UTF-8 JSON; the same stories render to the same bytes."""
+    feed: dict[str, Any] = {
+        "version": VERSION,
+        "title": meta.title,
+        "home_page_url": meta.home_page_url,
+        "feed_url": meta.feed_url,
+    }
+    if meta.description:
+        feed["description"] = meta.description
+    if meta.language:
+        feed["language"] = meta.language
+    feed["authors"] = [{"name": config.title, "url": config.base_url}]
+    if meta.hub:
+        feed["hubs"] = [{"type": "WebSub", "url": meta.hub}]
+    used_ids: set[str] = set()
+    # Ids are given oldest first, as in the Atom feed, so both formats agree on who keeps a shared id.
+    items = [_item(story, entry_id(story, used_ids), config) for story in reversed(stories)]
+    feed["items"] = items[::-1]
+    return (json.dumps(feed, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+def _item(story: Story, item_id: str, config: Config) -> dict[str, Any]:
+    primary = story.primary
+    item: dict[str, Any] = {"id": item_id}
+    link = primary.link or next((c.link for c in story.copies if c.link), None)
+    if link:
+        item["url"] = link
+    if primary.link is None and link is not None:
+        # The story's own copy has no page: its URL is another party's copy of it.
+        item["external_url"] = link
+    if primary.title:
+        item["title"] = primary.title
+    item["content_html"] = story_content_html(story) or f"<p>{html.escape(primary.title)}</p>"
+    item["date_published"] = _time(story.published)
+    item["date_modified"] = _time(max(story.updated, story.published))
+    author: dict[str, str] = {"name": primary.author or primary.feed_name}
+    if not primary.author and primary.feed_site:
+        author["url"] = primary.feed_site
+    item["authors"] = [author]
+    tags = _tags(primary)
+    if tags:
+        item["tags"] = tags
+    if primary.language:
+        item["language"] = primary.language
+    item[EXTENSION] = {
+        "story": story.id,
+        "regions": [{"slug": r, "label": config.regions.get(r, r)} for r in story.regions],
+        "countries": [{"code": c, "name": country_name(c)} for c in story.countries],
+        "sources": _sources(story.copies),
+        "copies": [_copy(c) for c in story.copies],
+    }
+    return item
+
+
+def _tags(primary: Copy) -> list[str]:
+    seen: set[str] = set()
+    tags = []
+    for term in primary.categories:
+        term = term.strip()
+        if term and term.lower() not in seen:
+            seen.add(term.lower())
+            tags.append(term)
+    return tags
+
+
+def _sources(copies: Sequence[Copy]) -> list[dict[str, str]]:
+    found: dict[str, dict[str, str]] = {}
+    for c in copies:
+        if c.feed_url not in found:
+            source = {"name": c.feed_name, "feed_url": c.feed_url}
+            if c.feed_site:
+                source["home_page_url"] = c.feed_site
+            found[c.feed_url] = source
+    return list(found.values())
+
+
+def _copy(c: Copy) -> dict[str, Any]:
+    copy: dict[str, Any] = {"feed": c.feed_name, "feed_url": c.feed_url}
+    if c.link:
+        copy["url"] = c.link
+    copy["title"] = c.title
+    copy["language"] = c.language
+    copy["published"] = _time(c.published)
+    return copy
+
+
+def _time(value: dt.datetime) -> str:
+    return max(value, EPOCH).astimezone(dt.timezone.utc).isoformat()
