@@ -78,6 +78,7 @@ class Config:
     polling: PollingSettings = field(default_factory=PollingSettings)
     dedupe: DedupeSettings = field(default_factory=DedupeSettings)
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
+    sections: dict[str, str] = field(default_factory=dict)  # editors' sections (party sites): slug -> label
 
 
 # --------------------------------------------------------------------------- fetch

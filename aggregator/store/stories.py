@@ -17,6 +17,7 @@ from ..models import Copy, MergeExplanation, Pick, Story, StoryCursor, StoryPage
 from ..times import from_db_time, to_db_time
 from ..urls import canonical_url
 from .entries import atom_id_choices, chunks, unused_atom_id
+from .search import match_condition
 
 ACTIVE_FEED = "f.in_config = 1 AND f.enabled = 1"
 CYCLES_KEPT_DAYS = 30
@@ -37,10 +38,11 @@ def _copy_conditions(query: StoryQuery) -> tuple[list[str], list[Any]]:
     if query.feed_url is not None:
         where.append("e.feed_url = ?")
         params.append(query.feed_url)
-    for word in (query.search or "").split():
-        where.append("(e.title LIKE ? ESCAPE '\\' OR e.content_html LIKE ? ESCAPE '\\')")
-        pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        params += [pattern, pattern]
+    if query.search is not None and query.search.strip():
+        # Whole words through the full-text index (store/search.py), every word required.
+        condition, search_params = match_condition(query.search)
+        where.append(condition)
+        params += search_params
     return where, params
 
 
