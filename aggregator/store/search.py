@@ -99,10 +99,11 @@ def ranked_stories(db: sqlite_utils.Database, query: StoryQuery, offset: int = 0
             params.append(query.section)
     rows = db.execute(
         f"""
-        SELECT e.story_id, min(r.rank) AS best FROM (
+        WITH r AS MATERIALIZED (  -- bm25 only works in a query of the FTS table itself, unflattened
             SELECT rowid AS id, bm25({FTS_TABLE}, {BM25_WEIGHTS[0]}, {BM25_WEIGHTS[1]}) AS rank
             FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?
-        ) r JOIN entries e ON e.id = r.id JOIN feeds f ON f.url = e.feed_url
+        )
+        SELECT e.story_id, min(r.rank) AS best FROM r JOIN entries e ON e.id = r.id JOIN feeds f ON f.url = e.feed_url
         WHERE {' AND '.join(where)}
         GROUP BY e.story_id ORDER BY best, e.story_id DESC LIMIT ? OFFSET ?
         """,

@@ -94,7 +94,8 @@ def editor_actions(
     db: sqlite_utils.Database, story_id: int | None = None, editor: str | None = None, limit: int = 50
 ) -> list[EditorAction]:
     """The newest actions first, of one story (or copy of it), one editor, or all."""
-    where, params = [], []
+    where: list[str] = []
+    params: list[object] = []
     if story_id is not None:
         where.append("(story_id = ? OR copy_id IN (SELECT id FROM entries WHERE story_id = ?))")
         params += [story_id, story_id]
