@@ -40,6 +40,9 @@ def build_site(directory: Path, server: FeedServer) -> Config:
     for name, party, region, country, language in FEEDS:
         url = server.add(f"/{name}", FEED_DATA / name)
         feeds.append(feed_entry(url, party, region=region, country=country, language=language))
+    # The same feed under a second party: its entries merge into stories with two copies.
+    twin = server.add("/twin/wordpress_rss2.xml", FEED_DATA / "wordpress_rss2.xml")
+    feeds.append(feed_entry(twin, "Socialist Alternative", region="europe", country="GB", language="en"))
     hostile = server.add("/hostile.xml", HOSTILE_RSS, content_type="application/rss+xml")
     feeds.append(feed_entry(hostile, "Hostile <b>Party</b>", region="africa", country="NG", language="en"))
     path = write_config(
