@@ -449,6 +449,13 @@ def test_an_editor_splits_a_wrongly_merged_copy_and_undoes_it(client: FlaskClien
 def test_a_removed_editor_is_logged_out(client: FlaskClient, store: Store) -> None:
     _login(client)
     assert client.get("/desk").status_code == 200
+    user = store.user(EDITOR)
+    assert user is not None
+    store.set_password_hash(EDITOR, user.password_hash + "x")  # as if the password had changed
+    assert client.get("/desk").status_code == 302  # the old session is gone
+    store.set_password_hash(EDITOR, user.password_hash)
+    _login(client)
+    assert client.get("/desk").status_code == 200
     store.remove_user(EDITOR)
     assert client.get("/desk").status_code == 302
     assert client.post("/logout", data={"csrf_token": _token(client, "/login")}).status_code == 303

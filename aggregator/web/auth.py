@@ -6,6 +6,7 @@ Passwords are only ever hashed here (argon2-cffi); the rows live in store/users.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
 import threading
@@ -17,7 +18,7 @@ from typing import Any, TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from flask import Flask, abort, g, request, session
+from flask import Flask, abort, current_app, g, request, session
 from flask.sessions import SecureCookieSessionInterface
 
 from ..store import Store, User
@@ -90,6 +91,13 @@ class SessionInterface(SecureCookieSessionInterface):
         return bool(request.is_secure) or bool(app.config.get("SESSION_COOKIE_SECURE"))
 
 
+def _password_mark(user: User) -> str:
+    """What the session keeps of the password hash: an HMAC of it under the session key, so a
+    cookie (readable, only signed) reveals nothing of the hash, yet changes with the password."""
+    key = str(current_app.config["SECRET_KEY"]).encode()
+    return hmac.new(key, user.password_hash.encode(), hashlib.sha256).hexdigest()[:32]
+
+
 def csrf_token() -> str:
     token = session.get("csrf")
     if not isinstance(token, str):
@@ -136,7 +144,7 @@ def install(app: Flask, store: Store) -> None:
         if isinstance(name, str):
             user = store.user(name)
             # A removed editor's (or a changed password's) cookie no longer signs anyone in.
-            if user is not None and hmac.compare_digest(session.get("pw", ""), user.password_hash[-16:]):
+            if user is not None and hmac.compare_digest(str(session.get("pw", "")), _password_mark(user)):
                 g.user = user
             else:
                 session.pop("user", None)
@@ -151,7 +159,7 @@ def log_in(user: User) -> None:
     """A fresh session for this editor (a new CSRF token too)."""
     session.clear()
     session["user"] = user.name
-    session["pw"] = user.password_hash[-16:]
+    session["pw"] = _password_mark(user)
     session.permanent = True
     csrf_token()
 
