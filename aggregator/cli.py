@@ -381,6 +381,60 @@ def cmd_opml_import(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .web.server import serve
+
+    config = _load(args)
+    if not 0 < args.port < 65536:
+        raise UsageError(f"--port {args.port} is not a TCP port")
+    serve(config, host=args.host, port=args.port, behind_proxy=args.behind_proxy, threads=args.threads)
+    return EXIT_OK
+
+
+def cmd_user(args: argparse.Namespace) -> int:
+    import getpass
+
+    from .web.auth import MIN_PASSWORD_CHARS, hash_password
+
+    config = _load(args)
+    with Store.open(config.database) as store:
+        if args.user_command == "list":
+            users = store.users()
+            for u in users:
+                print(f"{u.name}\t{u.section}\t{config.sections.get(u.section, '(section not in the config)')}"
+                      f"\tsince {u.created:%Y-%m-%d}")  # fmt: skip
+            if not users and not args.quiet:
+                print("no editors yet: aggregator user add NAME --section SLUG")
+            return EXIT_OK
+        if args.user_command == "remove":
+            if not store.remove_user(args.name):
+                raise UsageError(f"there is no editor {args.name!r}")
+            if not args.quiet:
+                print(f"removed editor {args.name}; their sessions end at their next request")
+            return EXIT_OK
+        if not config.sections:
+            raise UsageError(f"{config.path} has no sections: add `sections:` (slug: label) for editors to pick for")
+        if args.section not in config.sections:
+            raise UsageError(f"--section {args.section!r} is not one of {', '.join(config.sections)}")
+        name = args.name.strip()
+        if not name or len(name) > 64 or any(ch.isspace() or not ch.isprintable() for ch in name):
+            raise UsageError("a user name is 1 to 64 printable characters without spaces")
+        if store.user(name) is not None:
+            raise UsageError(f"there is already an editor {name!r} (aggregator user remove {name} first)")
+        if sys.stdin.isatty():
+            password = getpass.getpass(f"password for {name}: ")
+            if getpass.getpass("again: ") != password:
+                raise UsageError("the two passwords differ")
+        else:
+            password = sys.stdin.readline().rstrip("\r\n")
+        if len(password) < MIN_PASSWORD_CHARS:
+            raise UsageError(f"the password must have at least {MIN_PASSWORD_CHARS} characters")
+        store.add_user(name, args.section, hash_password(password))
+    if not args.quiet:
+        print(f"added editor {name} for section {args.section} ({config.sections[args.section]})")
+    return EXIT_OK
+
+
 # --------------------------------------------------------------------------- argument parsing
 
 
@@ -501,6 +555,29 @@ def build_parser() -> argparse.ArgumentParser:
                  "the running cycle store and publish what it fetched, then exits 0; a second one stops at\n"
                  "once. An unusable database or output directory stops the daemon with exit 1.")  # fmt: skip
     p.set_defaults(func=cmd_run)
+
+    p = _command(sub, "serve", [common], "serve the readers' site and the editors' desk over HTTP (waitress)",
+                 "Serves the output files, the story pages, search, the JSON API and the editors' desk.\n"
+                 "Run it beside `aggregator run` on the same database; see docs/deploy.md.")  # fmt: skip
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    p.add_argument("--behind-proxy", action="store_true",
+                   help="trust one reverse proxy's X-Forwarded-For/-Proto/-Host (nginx in front)")  # fmt: skip
+    p.add_argument("--threads", type=int, default=8, help="worker threads (default 8)")
+    p.set_defaults(func=cmd_serve)
+
+    p = _command(sub, "user", [common], "add, list or remove the editors who log in to the desk")
+    user_sub = p.add_subparsers(dest="user_command", required=True, metavar="ACTION")
+    u = _command(user_sub, "add", [common], "add an editor for a section; the password is asked for",
+                 "The password is prompted for (twice) on a terminal, else read as one line of standard input.")
+    u.add_argument("name", metavar="NAME")
+    u.add_argument("--section", required=True, help="the section (a slug of the config's sections:) they pick for")
+    u.set_defaults(func=cmd_user)
+    u = _command(user_sub, "list", [common], "list the editors and their sections")
+    u.set_defaults(func=cmd_user)
+    u = _command(user_sub, "remove", [common], "remove an editor (their sessions end)")
+    u.add_argument("name", metavar="NAME")
+    u.set_defaults(func=cmd_user)
 
     p = _command(sub, "opml", [common], "export or import the feed list as OPML")
     opml_sub = p.add_subparsers(dest="opml_command", required=True, metavar="ACTION")

@@ -38,6 +38,7 @@ _DURATION_UNITS = {None: 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 TOP_KEYS = {
     "title", "base_url", "database", "output_dir", "max_entries", "max_stories_per_feed", "retention_days",
     "retention", "fetch", "polling", "dedupe", "schedule", "regions", "feeds", "websub",
+    "sections",
 }  # fmt: skip
 FEED_KEYS = {
     "url", "name", "site", "region", "country", "language",
@@ -344,6 +345,16 @@ def config_from_dict(data: Any, path: Path, registries: bool = True) -> Config:
                 continue
             regions[slug] = check.text(f"regions.{slug}", label, required=True) or slug
 
+    sections: dict[str, str] = {}
+    sections_data = data.get("sections")
+    if sections_data is not None and not isinstance(sections_data, dict):
+        check.problem("sections", "must be a mapping of section slug to label, e.g. spew: Socialist Party (E&W)")
+    for slug, label in (sections_data or {}).items() if isinstance(sections_data, dict) else ():
+        if not isinstance(slug, str) or not _SLUG.match(slug):
+            check.problem(f"sections.{slug}", "a section slug must be lower-case letters, digits, - or _")
+            continue
+        sections[slug] = check.text(f"sections.{slug}", label, required=True) or slug
+
     feeds = _check_feeds(check, data.get("feeds"), regions)
 
     if check.problems:
@@ -365,6 +376,7 @@ def config_from_dict(data: Any, path: Path, registries: bool = True) -> Config:
         dedupe=dedupe,
         schedule=schedule,
         websub=websub,
+        sections=sections,
     )
 
 

@@ -88,6 +88,7 @@ class Config:
     dedupe: DedupeSettings = field(default_factory=DedupeSettings)
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
     websub: WebSubSettings = field(default_factory=WebSubSettings)
+    sections: dict[str, str] = field(default_factory=dict)  # editors' sections (party sites): slug -> label
 
 
 # --------------------------------------------------------------------------- fetch

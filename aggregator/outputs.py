@@ -276,3 +276,28 @@ class _NoStore:
 
 
 _NO_STORE: Store = _NoStore()  # type: ignore[assignment]
+
+
+# --------------------------------------------------------------------------- editors' picks (issue 12)
+# A separate block, appended: picks.atom and picks/<section>.atom, newest pick first (picks_atom.py).
+
+
+def _picks_feed(config: Config, store: Store) -> list[OutputFile]:
+    from .picks_atom import render_picks
+
+    return [OutputFile("picks.atom", atom.MEDIA_TYPE, lambda: render_picks(config, store, None))]
+
+
+def _section_picks_feeds(config: Config, store: Store) -> list[OutputFile]:
+    from .picks_atom import render_picks
+
+    def render(section: str) -> Callable[[], bytes]:
+        return lambda: render_picks(config, store, section)
+
+    return [OutputFile(f"picks/{slug}.atom", atom.MEDIA_TYPE, render(slug)) for slug in config.sections]
+
+
+OUTPUTS += [
+    Output("editors' picks feed", atom.MEDIA_TYPE, _picks_feed),
+    Output("section picks feeds", atom.MEDIA_TYPE, _section_picks_feeds),
+]

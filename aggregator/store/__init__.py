@@ -30,15 +30,16 @@ from ..models import (
     StoryQuery,
 )
 from ..times import utcnow
-from . import archive, cycles, entries, feeds, picks, schema, stories, websub
+from . import archive, cycles, entries, feeds, picks, schema, search, stories, users, websub
 from .connection import Connections, Database, StoreError
 from .entries import UpdateCounts
+from .users import EditorAction, User
 
 if TYPE_CHECKING:  # imported by what writes feeds; a command that only reads never loads them
     from .. import dedupe
     from ..ingest import FeedPlan, LookupKeys, StoredEntry, Tombstones
 
-__all__ = ["Store", "StoreError", "UpdateCounts"]
+__all__ = ["EditorAction", "Store", "StoreError", "UpdateCounts", "User"]
 
 
 class Store:
@@ -239,3 +240,40 @@ class Store:
 
     def last_finished_cycle(self) -> CycleRecord | None:
         return cycles.last_finished_cycle(self.db)
+
+    # ------------------------------------------------------------------ the web app (issue 12)
+    def search_stories(self, query: StoryQuery, offset: int = 0) -> tuple[StoryPage, bool]:
+        """Stories matching query.search, best (bm25) first; and whether more follow `offset`."""
+        return search.ranked_stories(self.db, query, offset)
+
+    def picked_stories(self, section: str | None = None, limit: int = 100) -> list[tuple[Pick, Story]]:
+        """The newest picks first (by pick time), each with its story."""
+        return picks.picked_stories(self.db, section, limit)
+
+    def editor_actions(
+        self, story_id: int | None = None, editor: str | None = None, limit: int = 50
+    ) -> list[EditorAction]:
+        return users.editor_actions(self.db, story_id, editor, limit)
+
+    def add_user(self, name: str, section: str, password_hash: str, now: dt.datetime | None = None) -> bool:
+        with self._connections.transaction() as db:
+            return users.add_user(db, name, section, password_hash, now or utcnow())
+
+    def set_password_hash(self, name: str, password_hash: str) -> None:
+        with self._connections.transaction() as db:
+            users.set_password_hash(db, name, password_hash)
+
+    def remove_user(self, name: str) -> bool:
+        with self._connections.transaction() as db:
+            return users.remove_user(db, name)
+
+    def user(self, name: str) -> User | None:
+        return users.get_user(self.db, name)
+
+    def users(self) -> list[User]:
+        return users.list_users(self.db)
+
+    def secret(self, name: str) -> str:
+        """A random secret made on first use and kept in the database (the session key)."""
+        with self._connections.transaction() as db:
+            return users.secret(db, name)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from ..models import Pick
+from ..models import Pick, Story
 from ..times import to_db_time
 from .stories import _pick_from_row
 from .connection import Database
@@ -54,3 +54,14 @@ def log_action(
         "INSERT INTO editor_actions (at, editor, action, story_id, copy_id, detail) VALUES (?, ?, ?, ?, ?, ?)",
         [to_db_time(at), editor, action, story_id, copy_id, detail],
     )
+
+
+def picked_stories(db: Database, section: str | None = None, limit: int = 100) -> list[tuple[Pick, Story]]:
+    """The newest picks first (by pick time, not story time), each with its story: of one section
+    or of all (a story picked for two sections appears twice). Picks of stories with no active
+    copy left (their party removed from the config) are left out."""
+    from .stories import load_stories
+
+    chosen = picks(db, section, limit)
+    loaded = {s.id: s for s in load_stories(db, sorted({p.story_id for p in chosen}))}
+    return [(p, loaded[p.story_id]) for p in chosen if p.story_id in loaded]

@@ -203,11 +203,30 @@ def _m0004_websub_pending(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m0005_users(db: sqlite_utils.Database) -> None:
+    """Editors' accounts for the web desk and the web app's secret key (store/users.py)."""
+    from .users import create_tables
+
+    create_tables(db)
+
+
+def _m0006_search(db: sqlite_utils.Database) -> None:
+    """The FTS5 index of entries, filled from those stored, kept current by triggers (store/search.py)."""
+    from .search import create_index
+
+    create_index(db)
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("0001_initial", _m0001_initial),
     ("0002_source_feed_id", _m0002_source_feed_id),
     ("0003_picks_and_provenance", _m0003_picks_and_provenance),
     ("0004_websub_pending", _m0004_websub_pending),
+]
+# The web app's (issue 12): named 0005/0006 so that another migration (0004_...) can sit before them.
+MIGRATIONS += [
+    ("0005_users", _m0005_users),
+    ("0006_search", _m0006_search),
 ]
 
 

@@ -6,6 +6,7 @@ The read side that the publisher, the CLI and the web app share; no rendering he
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -18,6 +19,7 @@ from ..times import from_db_time, to_db_time
 from ..urls import canonical_url, host_belongs_to
 from .entries import atom_id_choices, chunks, unused_atom_id
 from .connection import Database
+from .search import FTS_TABLE, fts_query, match_condition
 
 ACTIVE_FEED = "f.in_config = 1 AND f.enabled = 1"
 CYCLES_KEPT_DAYS = 30
@@ -38,10 +40,11 @@ def _copy_conditions(query: StoryQuery) -> tuple[list[str], list[Any]]:
     if query.feed_url is not None:
         where.append("e.feed_url = ?")
         params.append(query.feed_url)
-    for word in (query.search or "").split():
-        where.append("(e.title LIKE ? ESCAPE '\\' OR e.content_html LIKE ? ESCAPE '\\')")
-        pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        params += [pattern, pattern]
+    if query.search is not None and query.search.strip():
+        # Whole words through the full-text index (store/search.py), every word required.
+        condition, search_params = match_condition(query.search)
+        where.append(condition)
+        params += search_params
     return where, params
 
 
@@ -85,8 +88,24 @@ def _query_sharing_slots(db: Database, query: StoryQuery, cap: int) -> StoryPage
 
 
 def _query_page(db: Database, query: StoryQuery) -> StoryPage:
-    copy_where, params = _copy_conditions(query)
-    where = [f"EXISTS (SELECT 1 FROM entries e JOIN feeds f ON f.url = e.feed_url WHERE e.story_id = s.id AND {' AND '.join(copy_where)})"]
+    head, source = "", "stories s"
+    if query.search is not None and query.search.strip():
+        # The full-text index drives the query: the copies matching the words (few, among 50,000
+        # stories), then their stories; not every story probing the index.
+        match = fts_query(query.search)
+        if match is None:
+            return StoryPage((), None)
+        copy_where, copy_params = _copy_conditions(dataclasses.replace(query, search=None))
+        head = f"WITH m AS MATERIALIZED (SELECT rowid AS id FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?) "
+        source = (
+            "stories s JOIN (SELECT DISTINCT e.story_id AS id FROM m JOIN entries e ON e.id = m.id"
+            f" JOIN feeds f ON f.url = e.feed_url WHERE {' AND '.join(copy_where)}) hit ON hit.id = s.id"
+        )
+        params = [match, *copy_params]
+        where = ["1"]
+    else:
+        copy_where, params = _copy_conditions(query)
+        where = [f"EXISTS (SELECT 1 FROM entries e JOIN feeds f ON f.url = e.feed_url WHERE e.story_id = s.id AND {' AND '.join(copy_where)})"]
     if query.picked is not None:
         section = " AND p.section = ?" if query.section is not None else ""
         where.append(f"{'' if query.picked else 'NOT '}EXISTS (SELECT 1 FROM picks p WHERE p.story_id = s.id{section})")
@@ -107,7 +126,7 @@ def _query_page(db: Database, query: StoryQuery) -> StoryPage:
         where.append(f"s.id IN ({','.join('?' * len(ids))})")
         params += ids
     rows = db.execute(
-        f"SELECT s.id, s.published FROM stories s WHERE {' AND '.join(where)}"
+        f"{head}SELECT s.id, s.published FROM {source} WHERE {' AND '.join(where)}"
         " ORDER BY s.published DESC, s.id DESC LIMIT ?",
         [*params, query.limit + 1],
     ).fetchall()
