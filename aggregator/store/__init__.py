@@ -244,7 +244,7 @@ class Store:
     # ------------------------------------------------------------------ the web app (issue 12)
     def search_stories(self, query: StoryQuery, offset: int = 0) -> tuple[StoryPage, bool]:
         """Stories matching query.search, best (bm25) first; and whether more follow `offset`."""
-        return search.ranked_stories(self.db, query, offset)
+        return stories.ranked_stories(self.db, query, offset)
 
     def picked_stories(self, section: str | None = None, limit: int = 100) -> list[tuple[Pick, Story]]:
         """The newest picks first (by pick time), each with its story."""

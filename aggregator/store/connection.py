@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import AggregatorError
-from . import search
+from . import plaintext
 
 
 class StoreError(AggregatorError):
@@ -71,7 +71,7 @@ class Connections:
                 # NORMAL in WAL mode survives a killed process; only power loss may drop the last commit.
                 conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
-            search.register_functions(conn)  # the full-text index's triggers call it
+            plaintext.register_functions(conn)  # the full-text index's triggers call it
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot use the database {self.path}: {exc}") from None
         except OSError as exc:

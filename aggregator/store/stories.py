@@ -19,7 +19,7 @@ from ..times import from_db_time, to_db_time
 from ..urls import canonical_url, host_belongs_to
 from .entries import atom_id_choices, chunks, unused_atom_id
 from .connection import Database
-from .search import FTS_TABLE, fts_query, match_condition
+from .search import BM25_WEIGHTS, FTS_TABLE, fts_query, match_condition
 
 ACTIVE_FEED = "f.in_config = 1 AND f.enabled = 1"
 CYCLES_KEPT_DAYS = 30
@@ -488,3 +488,33 @@ def content_signature(db: Database) -> str:
         ).fetchone(),
     ]
     return hashlib.sha256(json.dumps(parts, default=str).encode("utf-8")).hexdigest()
+
+
+def ranked_stories(db: Database, query: StoryQuery, offset: int = 0) -> tuple[StoryPage, bool]:
+    """The stories matching query.search, best first (bm25 of their best copy, the title weighing
+    more), with the query's other filters; one page of query.limit from `offset`. Returns the
+    page (its `next` is always None: ranked results page by offset) and whether more follow."""
+    match = fts_query(query.search)
+    if match is None:
+        return StoryPage((), None), False
+    where, params = _copy_conditions(dataclasses.replace(query, search=None))
+    if query.picked is not None:
+        section = " AND p.section = ?" if query.section is not None else ""
+        where.append(f"{'' if query.picked else 'NOT '}EXISTS (SELECT 1 FROM picks p WHERE p.story_id = e.story_id{section})")
+        if query.section is not None:
+            params.append(query.section)
+    rows = db.execute(
+        f"""
+        WITH r AS MATERIALIZED (  -- bm25 only works in a query of the FTS table itself, unflattened
+            SELECT rowid AS id, bm25({FTS_TABLE}, {BM25_WEIGHTS[0]}, {BM25_WEIGHTS[1]}) AS rank
+            FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?
+        )
+        SELECT e.story_id, min(r.rank) AS best FROM r JOIN entries e ON e.id = r.id JOIN feeds f ON f.url = e.feed_url
+        WHERE {' AND '.join(where)}
+        GROUP BY e.story_id ORDER BY best, e.story_id DESC LIMIT ? OFFSET ?
+        """,
+        [match, *params, query.limit + 1, max(0, offset)],
+    ).fetchall()
+    more = len(rows) > query.limit
+    ids = [int(r[0]) for r in rows[: query.limit]]
+    return StoryPage(tuple(load_stories(db, ids)), None), more
