@@ -7,6 +7,7 @@ concurrent, parsing runs on every core, and each feed is stored in its own trans
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import datetime as dt
 import logging
 import threading
@@ -147,15 +148,18 @@ async def _fetch_parse_store(
     parser = FeedParserPool(len(due), settings=config.fetch)
     matcher = dedupe.StoryMatcher(config.dedupe)
     pending: set[asyncio.Task[None]] = set()
-    # Storing happens on this one thread, one feed at a time: SQLite has one writer anyway.
-    store_lock = asyncio.Lock()
+    # Storing happens on one thread of its own, one feed at a time (SQLite has one writer anyway),
+    # so that the fetches and their deadlines go on while a large feed is written.
+    writer = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="aggregator-store")
+    loop = asyncio.get_running_loop()
 
     async def handle(result: FetchResult) -> None:
         feed = feeds[result.url]
         state = states.get(feed.url) or FeedState(url=feed.url, enabled=feed.enabled)
         read = await _read_in_pool(parser, feed, state, result, clock())
-        async with store_lock:
-            outcome = store_result(store, config, feed, state, result, read, clock(), matcher)
+        outcome = await loop.run_in_executor(
+            writer, store_result, store, config, feed, state, result, read, clock(), matcher
+        )
         _count(report, outcome)
         _log_outcome(outcome)
         if progress is not None:
@@ -173,6 +177,7 @@ async def _fetch_parse_store(
         await results.aclose()
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
+        writer.shutdown(wait=True)
         parser.shutdown()
 
 

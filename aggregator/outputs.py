@@ -241,6 +241,30 @@ def _feeds_opml(config: Config, store: Store) -> list[OutputFile]:
     return [OutputFile("feeds.opml", OPML_MEDIA_TYPE, render)]
 
 
+# --------------------------------------------------------------------------- editors' picks
+
+
+def _render_picks(config: Config, store: Store, section: str | None) -> Callable[[], bytes]:
+    def render() -> bytes:
+        from .picks_atom import render_picks
+
+        return render_picks(config, store, section)
+
+    return render
+
+
+def _picks_feed(config: Config, store: Store) -> list[OutputFile]:
+    """picks.atom: every section's picks, newest pick first (picks_atom.py)."""
+    return [OutputFile("picks.atom", ATOM_MEDIA_TYPE, _render_picks(config, store, None))]
+
+
+def _section_picks_feeds(config: Config, store: Store) -> list[OutputFile]:
+    """picks/<section>.atom: what one party site's editors picked, for that site to import."""
+    return [
+        OutputFile(f"picks/{slug}.atom", ATOM_MEDIA_TYPE, _render_picks(config, store, slug)) for slug in config.sections
+    ]
+
+
 OUTPUTS: list[Output] = [
     Output("combined feed", ATOM_MEDIA_TYPE, _combined_feed),
     Output("region feeds", ATOM_MEDIA_TYPE, _region_feeds),
@@ -254,7 +278,27 @@ OUTPUTS: list[Output] = [
     Output("HTML page", HTML_MEDIA_TYPE, _index_page),
     Output("sources OPML", OPML_MEDIA_TYPE, _sources),
     Output("feeds OPML", OPML_MEDIA_TYPE, _feeds_opml),
+    Output("editors' picks feed", ATOM_MEDIA_TYPE, _picks_feed),
+    Output("section picks feeds", ATOM_MEDIA_TYPE, _section_picks_feeds),
 ]
+
+
+_MEDIA_TYPES_BY_SUFFIX = {
+    ".atom": ATOM_MEDIA_TYPE, ".json": JSON_FEED_MEDIA_TYPE, ".html": HTML_MEDIA_TYPE, ".opml": OPML_MEDIA_TYPE,
+}
+
+
+_JSON_FEED_FOLDERS = ("regions", "languages", "countries")
+
+
+def media_type_of(path: str) -> str | None:
+    """The media type of a published file, from its kind of output; None for a file publish does
+    not write. (Every output's files are named by their format.)"""
+    suffix = path[path.rfind("."):] if "." in path.rsplit("/", 1)[-1] else ""
+    if suffix == ".json" and not (path == "feed.json" or path.split("/")[0] in _JSON_FEED_FOLDERS):
+        return None  # some other JSON file an operator put there
+    media_type = _MEDIA_TYPES_BY_SUFFIX.get(suffix)
+    return media_type if media_type in {o.media_type for o in OUTPUTS} else None
 
 
 def output_files(config: Config, store: Store) -> list[OutputFile]:
@@ -276,28 +320,3 @@ class _NoStore:
 
 
 _NO_STORE: Store = _NoStore()  # type: ignore[assignment]
-
-
-# --------------------------------------------------------------------------- editors' picks (issue 12)
-# A separate block, appended: picks.atom and picks/<section>.atom, newest pick first (picks_atom.py).
-
-
-def _picks_feed(config: Config, store: Store) -> list[OutputFile]:
-    from .picks_atom import render_picks
-
-    return [OutputFile("picks.atom", atom.MEDIA_TYPE, lambda: render_picks(config, store, None))]
-
-
-def _section_picks_feeds(config: Config, store: Store) -> list[OutputFile]:
-    from .picks_atom import render_picks
-
-    def render(section: str) -> Callable[[], bytes]:
-        return lambda: render_picks(config, store, section)
-
-    return [OutputFile(f"picks/{slug}.atom", atom.MEDIA_TYPE, render(slug)) for slug in config.sections]
-
-
-OUTPUTS += [
-    Output("editors' picks feed", atom.MEDIA_TYPE, _picks_feed),
-    Output("section picks feeds", atom.MEDIA_TYPE, _section_picks_feeds),
-]

@@ -40,7 +40,9 @@ def render_picks(config: Config, store: Store, section: str | None) -> bytes:
     else:
         label = config.sections.get(section, section)
         title, subtitle = f"{config.title}: picks for {label}", f"Stories the editors picked for {label}"
-    meta = atom.AtomFeedMeta(id=url, title=title, subtitle=subtitle, self_url=url, alternate_url=config.base_url)
+    meta = atom.AtomFeedMeta(
+        id=url, title=title, subtitle=subtitle, self_url=url, alternate_url=config.base_url, hub=config.websub.hub
+    )
     picked = store.picked_stories(section, limit=config.max_entries)
     # A story picked for two sections is one entry of the all-sections feed: its newest pick.
     seen: set[int] = set()

@@ -55,7 +55,7 @@ _PUBLISHED = "published_signature"
 def _signature(config: Config, store: Store) -> str:
     """What the outputs are made of: the config, this version's rendering, and the stored data."""
     payload = repr((__version__, config.title, config.base_url, config.regions, config.max_entries,
-                    config.max_stories_per_feed, config.feeds, config.output_dir, config.websub,
+                    config.max_stories_per_feed, config.feeds, config.output_dir, config.websub, config.sections,
                     utcnow().isocalendar()[:2],  # a week that ends brings an archive document
                     store.content_signature()))  # fmt: skip
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()

@@ -13,6 +13,7 @@ from lxml import etree
 from aggregator import archive
 from aggregator.config import load_config
 from aggregator.websub import changed_feed_urls
+from aggregator.store.plaintext import register_functions
 from conftest import ATOM_NS, FEED_DATA, feed_entry, run_cli, write_config
 from feedserver import FeedServer
 from readers import validate_atom
@@ -116,6 +117,7 @@ def test_an_archive_is_never_rewritten_once_its_week_has_ended(tmp_path: Path, f
 
     # An editor's correction upstream: every story's title changes.
     with sqlite3.connect(tmp_path / "aggregator.db") as conn:
+        register_functions(conn)  # the full-text index's triggers call it
         conn.execute("UPDATE entries SET title = title || ' (corrected)'")
     assert run_cli("publish", "-c", config).code == 0
     assert (public / "feed.atom").read_bytes() != feed_before

@@ -13,7 +13,7 @@ from pathlib import Path
 from flask import Blueprint, Response, abort, current_app
 from werkzeug.security import safe_join
 
-from ..outputs import _NO_STORE, output_files
+from ..outputs import media_type_of
 from .common import config
 from .http import conditional, etag_of
 
@@ -23,11 +23,7 @@ _lock = threading.Lock()
 
 
 def media_type(path: str) -> str:
-    state = current_app.extensions["aggregator"]
-    with _lock:
-        if "media_types" not in state:
-            state["media_types"] = {f.path: f.media_type for f in output_files(config(), _NO_STORE)}
-        known = state["media_types"].get(path)
+    known = media_type_of(path)
     if known:
         return known
     guessed, _ = mimetypes.guess_type(path)
