@@ -205,6 +205,17 @@ class Ours(Tool):
     def count(self) -> int | None:
         return sqlite_count(self.state / "agg.db", "entries")
 
+    def last_cycle(self) -> dict | None:
+        """The cycle's own record (ok / not modified / failed feeds, new entries), best effort:
+        read-only, and None if a refactor renamed the table."""
+        try:
+            with sqlite3.connect(f"file:{self.state / 'agg.db'}?mode=ro", uri=True) as con:
+                con.row_factory = sqlite3.Row
+                row = con.execute("SELECT * FROM cycles ORDER BY id DESC LIMIT 1").fetchone()
+                return {k: row[k] for k in row.keys() if k in ("ok", "not_modified", "failed", "new_entries")} if row else None
+        except sqlite3.Error:
+            return None
+
 
 class Newsboat(Tool):
     name = "newsboat"
@@ -266,7 +277,8 @@ def write_config(path: Path, fs: FeedSet, database: Path, output_dir: Path) -> N
         "database": str(database), "output_dir": str(output_dir),
         "retention_days": 36500,  # the items are up to 60 days older than a fixed anchor: prune none
         # Everything is on one host here; real feeds are on ~N hosts. Same 8 at once as the peers.
-        "fetch": {"timeout": 60, "concurrency": 8, "per_host": 8},
+        # timeout: the whole fetch of one feed; generous, so that a loaded machine fails no feed.
+        "fetch": {"timeout": 300, "concurrency": 8, "per_host": 8},
         "regions": REGIONS, "feeds": feeds,
     }  # fmt: skip
     path.write_text(json.dumps(config, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -316,6 +328,10 @@ def run_size(fs: FeedSet, args: argparse.Namespace, runs: int, work: Path, recor
                 entries = {"cold": fs.items, "incremental": fs.new_items}.get(scenario, 0)
                 r = measure(args, command, timeout_for(scenario, fs.n, args.timeout_scale), tool.env, log)
                 r.update(size=fs.n, scenario=scenario, tool=tool.name, run=run, entries=entries)
+                if isinstance(tool, Ours):
+                    r["cycle"] = tool.last_cycle()
+                    if r["cycle"] and r["cycle"].get("failed"):
+                        print(f"    WARNING: {r['cycle']['failed']} feeds failed in this cycle: {r['cycle']}", flush=True)
                 records.append(r)
                 status = "TIMEOUT" if r["timed_out"] else f"exit {r['code']}"
                 print(f"  N={fs.n} run {run} {tool.name:10} {scenario:11} {r['wall_s']:8.2f} s wall"
