@@ -354,7 +354,7 @@ def run_publish(args: argparse.Namespace, nginx: Nginx, work: Path, www: Path, r
     log = work / "log-publish.txt"
     if reuse is not None:
         tool: Any = _Reused(reuse)
-        n_feeds = items = None
+        n_feeds, items = args.publish_db_from, None
         print(f"publish: from {reuse / 'agg.db'}", flush=True)
     else:
         fs = FeedSet(args.publish_feeds, work, www, nginx, args.seed, f"pub{args.publish_feeds}")
