@@ -206,12 +206,13 @@ def _find_story(store: Store, text: str) -> int:
     return int(found[0])
 
 
-def _republish(config: Config, store: Store) -> None:
+def _republish(config: Config, store: Store, only: frozenset[str] | None = None) -> None:
+    """Publish every output (or those named in `only`) and tell the WebSub hub what changed."""
     from .publish import publish
     from .websub import notify_hub
 
     store.sync_feeds(config.feeds)  # names, regions and enabled flags come from the config
-    notify_hub(config, store, publish(config, store).changed)
+    notify_hub(config, store, publish(config, store, only).changed)
 
 
 def cmd_pick(args: argparse.Namespace) -> int:
@@ -224,7 +225,9 @@ def cmd_pick(args: argparse.Namespace) -> int:
                 raise UsageError(f"story s{story_id} is not picked" + (f" for {section}" if section else ""))
         elif not store.pick(Pick(story_id, section, args.editor, utcnow(), args.note)):
             raise UsageError(f"no story s{story_id}")
-        _republish(config, store)
+        from .outputs import PICK_OUTPUTS
+
+        _republish(config, store, PICK_OUTPUTS)  # a pick changes the picks feeds; the cycle does the rest
     if not args.quiet:
         where = f" for {section}" if section else ""
         if args.undo:

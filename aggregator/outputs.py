@@ -301,9 +301,13 @@ def media_type_of(path: str) -> str | None:
     return media_type if media_type in {o.media_type for o in OUTPUTS} else None
 
 
-def output_files(config: Config, store: Store) -> list[OutputFile]:
-    """Every file of every registered output, for this config."""
-    return [f for output in OUTPUTS for f in output.files(config, store)]
+# What a pick or an unpick changes: only these are rendered again at once (the cycle does the rest).
+PICK_OUTPUTS = frozenset({"editors' picks feed", "section picks feeds"})
+
+
+def output_files(config: Config, store: Store, only: frozenset[str] | None = None) -> list[OutputFile]:
+    """Every file of every registered output (or of the outputs named in `only`), for this config."""
+    return [f for output in OUTPUTS if only is None or output.name in only for f in output.files(config, store)]
 
 
 def output_paths(config: Config) -> list[str]:

@@ -28,13 +28,13 @@ class PublishReport:
     skipped: bool = False  # nothing the outputs are made of changed since the last publish
 
 
-def publish(config: Config, store: Store) -> PublishReport:
+def publish(config: Config, store: Store, only: frozenset[str] | None = None) -> PublishReport:
     """Rebuild every output file from the database alone; only files whose bytes changed are
     rewritten (so their mtime, ETag and a WebSub ping follow real changes); a write-once file
     (a feed archive) that exists is left alone without being rendered."""
     report = PublishReport()
     signature = _signature(config, store)
-    files = output_files(config, store)
+    files = output_files(config, store, only)
     remove_stale_temp_files([config.output_dir / f.path for f in files])
     for f in files:
         path = config.output_dir / f.path
@@ -45,7 +45,8 @@ def publish(config: Config, store: Store) -> PublishReport:
             report.changed.append(f.path)
         else:
             report.unchanged.append(path)
-    store.set_meta(_PUBLISHED, signature)
+    if only is None:  # only a whole publish vouches for every output
+        store.set_meta(_PUBLISHED, signature)
     return report
 
 

@@ -14,6 +14,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from ..errors import UsageError
 from ..lock import CycleLock, LockHeld
 from ..models import Pick
+from ..outputs import PICK_OUTPUTS
 from ..times import utcnow
 from .auth import current_user, log_in, log_out, login_required, verify_password
 from .common import config, limiter, store
@@ -26,8 +27,9 @@ MAX_NOTE_CHARS = 1000
 _publishing = threading.Lock()
 
 
-def republish() -> str:
-    """Publish now if no cycle runs; a running cycle publishes when it ends. Says which."""
+def republish(only: frozenset[str] | None = None) -> str:
+    """Publish now (every output, or those named in `only`) if no cycle runs; a running cycle
+    publishes when it ends. Says which."""
     from ..publish import publish
 
     cfg = config()
@@ -35,7 +37,11 @@ def republish() -> str:
         with _publishing, CycleLock(cfg.database):
             st = store()
             st.sync_feeds(cfg.feeds)
-            report = publish(cfg, st)
+            report = publish(cfg, st, only)
+            if cfg.websub.hub:
+                from ..websub import notify_hub
+
+                notify_hub(cfg, st, report.changed)
     except LockHeld:
         return "A cycle is running: it publishes the feeds when it finishes."
     changed = ", ".join(report.changed) or "nothing changed"
@@ -115,7 +121,7 @@ def pick() -> BaseResponse:
     note = " ".join((request.form.get("note") or "").split())[:MAX_NOTE_CHARS] or None
     if not store().pick(Pick(story_id, user.section, user.name, utcnow(), note)):
         abort(404, description=f"There is no story s{story_id}.")
-    flash(f"Story s{story_id} picked for {user.section}. " + republish())
+    flash(f"Story s{story_id} picked for {user.section}. " + republish(PICK_OUTPUTS))
     return _back(url_for("readers.story", story_id=story_id))
 
 
@@ -126,7 +132,7 @@ def unpick() -> BaseResponse:
     assert user is not None
     story_id = _story_id()
     if store().unpick(story_id, user.section, editor=user.name):
-        flash(f"Story s{story_id} is no longer picked for {user.section}. " + republish())
+        flash(f"Story s{story_id} is no longer picked for {user.section}. " + republish(PICK_OUTPUTS))
     else:
         flash(f"Story s{story_id} was not picked for {user.section}.")
     return _back(url_for("readers.story", story_id=story_id))
