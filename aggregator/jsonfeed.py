@@ -19,7 +19,6 @@ from .locales import country_name
 from .models import Config, Copy, Story
 
 VERSION = "https://jsonfeed.org/version/1.1"
-MEDIA_TYPE = "application/feed+json"
 EXTENSION = "_aggregator"  # our extension object on each item: regions, countries, sources, copies
 
 

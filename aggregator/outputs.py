@@ -24,7 +24,6 @@ from .times import utcnow
 if TYPE_CHECKING:  # feedgen and Jinja2 are loaded only when something is rendered
     import jinja2
 
-    from . import atom
 
 # How many stories per region the HTML page shows.
 INDEX_STORIES_PER_REGION = 20

@@ -13,7 +13,6 @@ import html
 import io
 import re
 import zlib
-from collections import deque
 from collections.abc import Iterable, Mapping
 from typing import Any
 

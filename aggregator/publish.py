@@ -29,11 +29,14 @@ class PublishReport:
 
 
 def publish(config: Config, store: Store, only: frozenset[str] | None = None) -> PublishReport:
-    """Rebuild every output file from the database alone; only files whose bytes changed are
-    rewritten (so their mtime, ETag and a WebSub ping follow real changes); a write-once file
-    (a feed archive) that exists is left alone without being rendered."""
+    """Rebuild every output file (or those of the outputs named in `only`) from the database alone;
+    only files whose bytes changed are rewritten (so their mtime, ETag and a WebSub ping follow
+    real changes); a write-once file (a feed archive) that exists is left alone unrendered."""
+    return _publish(config, store, only, _signature(config, store) if only is None else None)
+
+
+def _publish(config: Config, store: Store, only: frozenset[str] | None, signature: str | None) -> PublishReport:
     report = PublishReport()
-    signature = _signature(config, store)
     files = output_files(config, store, only)
     remove_stale_temp_files([config.output_dir / f.path for f in files])
     for f in files:
@@ -45,7 +48,7 @@ def publish(config: Config, store: Store, only: frozenset[str] | None = None) ->
             report.changed.append(f.path)
         else:
             report.unchanged.append(path)
-    if only is None:  # only a whole publish vouches for every output
+    if signature is not None:  # only a whole publish vouches for every output
         store.set_meta(_PUBLISHED, signature)
     return report
 
@@ -54,19 +57,19 @@ _PUBLISHED = "published_signature"
 
 
 def _signature(config: Config, store: Store) -> str:
-    """What the outputs are made of: the config, this version's rendering, and the stored data."""
-    payload = repr((__version__, config.title, config.base_url, config.regions, config.max_entries,
-                    config.max_stories_per_feed, config.feeds, config.output_dir, config.websub, config.sections,
-                    utcnow().isocalendar()[:2],  # a week that ends brings an archive document
-                    store.content_signature()))  # fmt: skip
+    """What the outputs are made of: the whole config (a setting that changes nothing published
+    costs one needless publish), this version's rendering, the week (one that ends brings an
+    archive document) and the stored data."""
+    payload = repr((__version__, config, utcnow().isocalendar()[:2], store.content_signature()))
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
 def publish_if_changed(config: Config, store: Store) -> PublishReport:
     """publish(), unless nothing the outputs are made of changed since the last publish and every
     output file is still there: a cycle in which no feed changed renders nothing."""
-    if store.meta(_PUBLISHED) == _signature(config, store) and all(
+    signature = _signature(config, store)
+    if store.meta(_PUBLISHED) == signature and all(
         (config.output_dir / path).is_file() for path in output_paths(config)
     ):
         return PublishReport(skipped=True)
-    return publish(config, store)
+    return _publish(config, store, None, signature)

@@ -30,7 +30,7 @@ from ..models import (
     StoryQuery,
 )
 from ..times import utcnow
-from . import archive, cycles, entries, feeds, picks, schema, search, stories, users, websub
+from . import archive, cycles, entries, feeds, picks, schema, stories, users, websub
 from .connection import Connections, Database, StoreError
 from .entries import UpdateCounts
 from .users import EditorAction, User

@@ -10,7 +10,7 @@ import mimetypes
 import threading
 from pathlib import Path
 
-from flask import Blueprint, Response, abort, current_app
+from flask import Blueprint, Response, abort
 from werkzeug.security import safe_join
 
 from ..outputs import media_type_of
