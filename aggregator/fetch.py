@@ -25,6 +25,7 @@ import httpx
 
 from aggregator import USER_AGENT
 from aggregator.models import FetchRequest, FetchResult, FetchSettings
+from aggregator.sanitize import CONTROL_CHARS
 
 __all__ = ["ConcurrencyLimits", "fetch_all", "fetch_feed", "iter_fetch", "make_client", "parse_retry_after"]
 
@@ -204,13 +205,9 @@ def _decoder_for(content_encoding: str | None) -> _Decoder:
 # --------------------------------------------------------------------------- helpers
 
 
-_CONTROL_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]+")
-
-
 def _clean(text: str, limit: int = _MAX_ERROR_CHARS) -> str:
     """Server-chosen text (reason phrases, exception messages) made safe to show in one log line."""
-    # C0 and C1 controls (ESC starts terminal sequences, U+009B is a one-byte CSI) and bidi overrides.
-    text = _CONTROL_CHARS.sub(" ", text).strip()
+    text = CONTROL_CHARS.sub(" ", text).strip()
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

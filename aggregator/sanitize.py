@@ -71,6 +71,11 @@ _DIGITS = re.compile(r"\d{1,5}")
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]{0,30}):")
 
 
+# C0 and C1 controls (ESC starts terminal sequences, U+009B is a one-byte CSI) and bidi overrides:
+# what remote text must lose before it reaches a log line or a terminal.
+CONTROL_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]+")
+
+
 def xml_safe(text: str) -> str:
     """Remove the characters XML 1.0 cannot carry (controls, lone surrogates, U+FFFE/U+FFFF)."""
     return _XML_ILLEGAL.sub("", text)

@@ -13,6 +13,7 @@ from typing import Any
 from . import polling
 from .config import parse_duration
 from .models import Config, CycleRecord
+from .sanitize import CONTROL_CHARS
 from .store import Store
 from .times import utcnow
 
@@ -85,7 +86,6 @@ def health_check(
 # Terminal escape sequences (CSI "ESC [ ... final", OSC "ESC ] ... BEL/ST" such as OSC-8 links,
 # and two-character ESC x), then any C0/C1 control or bidi override left over.
 _ESCAPE_SEQUENCE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]?|\x9b[0-?]*[ -/]*[@-~]")
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]+")
 
 
 def plain(value: object, limit: int = 500) -> str:
@@ -94,7 +94,7 @@ def plain(value: object, limit: int = 500) -> str:
     escaped so it shows as the characters it is."""
     from rich.markup import escape
 
-    text = _CONTROL.sub(" ", _ESCAPE_SEQUENCE.sub("", str(value)))
+    text = CONTROL_CHARS.sub(" ", _ESCAPE_SEQUENCE.sub("", str(value)))
     text = " ".join(text.split())
     if len(text) > limit:
         text = text[: limit - 1] + "…"
