@@ -108,3 +108,26 @@ def test_story_query_filters_combine_and_pages_do_not_overlap(tmp_path: Path, fe
         assert store.stories(StoryQuery(limit=10, picked=True, section="other")).stories == ()
         not_picked = store.stories(StoryQuery(limit=1000, picked=False)).stories
         assert len(not_picked) == len(everything) - 1
+
+
+def test_one_fetched_body_goes_through_the_same_update_step_outside_a_cycle(tmp_path: Path) -> None:
+    """update.update_feed is the step a WebSub push or a "fetch now" button would run: one fetch
+    result, parsed in this thread, planned and stored like a cycle does it."""
+    from aggregator.models import FetchResult
+    from aggregator.update import update_feed
+
+    config = load_config(write_config(tmp_path, [feed_entry("https://party.example/feed/", "Party")]))
+    feed = config.feeds[0]
+    body = (FEED_DATA / "wordpress_rss2.xml").read_bytes()
+    result = FetchResult(url=feed.url, status="ok", http_status=200, body=body,
+                         headers={"content-type": "application/rss+xml"}, etag='"v1"')  # fmt: skip
+    now = dt.datetime(2026, 12, 1, tzinfo=dt.timezone.utc)
+    with Store.open(config.database) as store:
+        store.sync_feeds(config.feeds, now)
+        first = update_feed(store, config, feed, result, now)
+        again = update_feed(store, config, feed, result, now)  # the same bytes: nothing to parse
+        stored = store.stories(StoryQuery(limit=10)).stories
+        state = store.feed_states()[feed.url]
+    assert first.status == "ok" and first.new == 3 and len(stored) == 3
+    assert again.status == "unchanged" and again.new == 0 and again.updated == 0
+    assert state.etag == '"v1"' and state.consecutive_failures == 0 and state.next_due is not None
