@@ -60,14 +60,19 @@ def _stories(store: Store, query: StoryQuery) -> list[Story]:
     return list(store.stories(query).stories)
 
 
-def _atom_file(config: Config, store: Store, doc: FeedDoc, links: tuple[tuple[str, str], ...] = ()) -> OutputFile:
+def _atom_file(
+    config: Config, store: Store, doc: FeedDoc,
+    links: Callable[[], tuple[tuple[str, str], ...]] = lambda: (),
+) -> OutputFile:  # fmt: skip
+    """`links` gives the feed's extra links when it is rendered (they may depend on the store)."""
+
     def render() -> bytes:
         from . import atom
 
         url = urljoin(config.base_url, doc.atom_path)
         meta = atom.AtomFeedMeta(
             id=url, title=doc.title, subtitle=doc.subtitle, self_url=url,
-            alternate_url=urljoin(config.base_url, doc.alternate_path), hub=config.websub.hub, links=links,
+            alternate_url=urljoin(config.base_url, doc.alternate_path), hub=config.websub.hub, links=links(),
         )  # fmt: skip
         return atom.render_atom(meta, _stories(store, doc.query), config)
 
@@ -89,11 +94,11 @@ def _json_file(config: Config, store: Store, doc: FeedDoc) -> OutputFile:
 
 
 def _combined_feed(config: Config, store: Store) -> list[OutputFile]:
-    links: tuple[tuple[str, str], ...] = ()
-    if store is not _NO_STORE:
+    def links() -> tuple[tuple[str, str], ...]:
         weeks = _archive_weeks(store)
-        if weeks:  # RFC 5005: the subscription document points at the newest archive
-            links = (("prev-archive", urljoin(config.base_url, weeks[0].path)),)
+        # RFC 5005: the subscription document points at the newest archive.
+        return (("prev-archive", urljoin(config.base_url, weeks[0].path)),) if weeks else ()
+
     return [_atom_file(config, store, feedset.combined_feed(config), links)]
 
 
