@@ -10,12 +10,12 @@ import functools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 from urllib.parse import urljoin
 
 from . import __version__, archive, feedset
 from .feedset import FeedDoc
-from .models import Config, Story, StoryQuery
+from .models import Config, Story, StoryPage, StoryQuery
 from .opml import feeds_opml, sources_opml
 from .sanitize import clean_text
 from .store import Store
@@ -309,9 +309,28 @@ def media_type_of(path: str) -> str | None:
 PICK_OUTPUTS = frozenset({"editors' picks feed", "section picks feeds"})
 
 
+class _PagesReadOnce:
+    """The store, with each story page read once however many files render it (a feed's Atom and
+    JSON twins ask the same query)."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._pages: dict[StoryQuery, StoryPage] = {}
+
+    def stories(self, query: StoryQuery) -> StoryPage:
+        if query not in self._pages:
+            self._pages[query] = self._store.stories(query)
+        return self._pages[query]
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._store, name)
+
+
 def output_files(config: Config, store: Store, only: frozenset[str] | None = None) -> list[OutputFile]:
-    """Every file of every registered output (or of the outputs named in `only`), for this config."""
-    return [f for output in OUTPUTS if only is None or output.name in only for f in output.files(config, store)]
+    """Every file of every registered output (or of the outputs named in `only`), for this config.
+    Their renderings share story pages, so render them together (one publish) and then let go."""
+    reader = cast(Store, _PagesReadOnce(store))
+    return [f for output in OUTPUTS if only is None or output.name in only for f in output.files(config, reader)]
 
 
 def output_paths(config: Config) -> list[str]:
