@@ -18,13 +18,14 @@ from lxml import etree
 
 from . import __version__
 from .locales import country_name
-from .models import Config, Story
+from .models import Config, Enclosure, Story
 from .sanitize import clean_html, xml_safe
 
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 FH_NS = "http://purl.org/syndication/history/1.0"  # RFC 5005 feed history
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 MEDIA_TYPE = "application/atom+xml"
+MAX_STORY_ENCLOSURES = 8  # one story's, over all its copies (each copy has at most as many)
 
 
 
@@ -51,10 +52,16 @@ class SourceEntryExtension(BaseEntryExtension):
         self.source: dict[str, str | None] | None = None
         self.lang: str | None = None
         self.links: list[dict[str, str]] = []
+        self.excerpt_only = False
 
     def extend_atom(self, entry: Any) -> Any:
         if self.lang:
             entry.attrib[XML_LANG] = self.lang
+        if self.excerpt_only:
+            # feedgen insists on content or an alternate link it can see (ours are written below),
+            # so an excerpt-only entry's text is given to it as content and becomes the summary here.
+            for element in entry.findall("content"):
+                element.tag = "summary"
         # feedgen 1.0 drops rel/type/title of entry links (it rebinds its loop variable), which
         # would turn every "related" link into a second "alternate": so links are written here.
         for link in self.links:
@@ -100,7 +107,13 @@ def render_atom(meta: AtomFeedMeta, stories: Sequence[Story], config: Config) ->
     for rel, href in meta.links:
         fg.link(href=href, rel=rel, type=MEDIA_TYPE)
     fg.aggregator.archive = meta.archive
-    fg.generator("aggregator", __version__)
+    if config.icon:
+        fg.icon(config.icon)
+    if config.logo:
+        fg.logo(config.logo)
+    if config.rights:
+        fg.rights(xml_safe(config.rights))
+    fg.generator("aggregator", __version__, config.generator_uri or config.base_url)
     # The newest change, not the clock: an unchanged feed renders to the same bytes.
     fg.updated(max((s.updated for s in stories), default=EPOCH))
 
@@ -138,6 +151,13 @@ def _add_entry(fg: FeedGenerator, story: Story, config: Config, used_ids: set[st
         if other.link and other.link not in seen_links:
             seen_links.add(other.link)
             links.append({"rel": "related", "type": "text/html", "href": other.link, "title": xml_safe(other.feed_name)})
+    for enclosure in story_enclosures(story):
+        link = {"rel": "enclosure", "href": enclosure.url}
+        if enclosure.type:
+            link["type"] = enclosure.type
+        if enclosure.length:
+            link["length"] = str(enclosure.length)
+        links.append(link)
     fe.aggregator.links = links
 
     categories: list[dict[str, str]] = []
@@ -158,10 +178,15 @@ def _add_entry(fg: FeedGenerator, story: Story, config: Config, used_ids: set[st
     if categories:
         fe.category(categories)
 
-    # Always content: feedgen insists on content or an alternate link it can see, and ours are
-    # written by the extension.
-    content = story_content_html(story) or f"<p>{html.escape(primary.title)}</p>"
-    fe.content(content, type="html")
+    # Content when the source had full content, the summary when it had only an excerpt (and the
+    # entry has a page to read the rest: RFC 4287 wants content otherwise), both when it had both.
+    summary, content = story_text_html(story)
+    if content is None and not primary.link:
+        summary, content = None, summary
+    if summary is not None and content is not None:
+        fe.summary(summary, type="html")
+    fe.content(content if content is not None else summary or f"<p>{html.escape(primary.title)}</p>", type="html")
+    fe.aggregator.excerpt_only = content is None
 
     fe.aggregator.lang = primary.language
     fe.aggregator.source = {
@@ -173,9 +198,39 @@ def _add_entry(fg: FeedGenerator, story: Story, config: Config, used_ids: set[st
     }
 
 
+def story_text_html(story: Story) -> tuple[str | None, str | None]:
+    """(summary, content) as published, either None when the source had none: the primary copy's
+    excerpt, when it had one distinct from its full content, and its full content. Whichever is
+    shown last credits every other party that published the story. (parse.py gives an entry with
+    no full content the excerpt as content_html too: equal texts mean an excerpt only.)"""
+    primary = story.primary
+    content = primary.content_html if primary.content_html and primary.content_html != primary.summary_html else None
+    summary = primary.summary_html or None
+    if content is None:
+        return _with_credits(story, summary or ""), None
+    return (clean_html(summary, primary.link) if summary else None), _with_credits(story, content)
+
+
+def story_enclosures(story: Story) -> tuple[Enclosure, ...]:
+    """The primary copy's enclosures, then those only other copies carry (one per URL, bounded)."""
+    found: dict[str, Enclosure] = {}
+    for copy in story.copies:
+        for enclosure in copy.enclosures:
+            found.setdefault(enclosure.url, enclosure)
+    return tuple(found.values())[:MAX_STORY_ENCLOSURES]
+
+
+def story_image(story: Story) -> str | None:
+    return next((c.image for c in story.copies if c.image), None)
+
+
 def story_content_html(story: Story) -> str:
     """The primary copy's sanitized content, crediting every other party that published it."""
-    body = clean_html(story.primary.content_html or story.primary.summary_html, story.primary.link)
+    return _with_credits(story, story.primary.content_html or story.primary.summary_html)
+
+
+def _with_credits(story: Story, text: str) -> str:
+    body = clean_html(text, story.primary.link)
     others = [c for c in story.copies[1:] if c.feed_name != story.primary.feed_name or c.link != story.primary.link]
     if not others:
         return body
