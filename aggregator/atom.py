@@ -18,7 +18,7 @@ from lxml import etree
 
 from . import __version__
 from .locales import country_name
-from .models import Config, Enclosure, Story
+from .models import Config, Copy, Enclosure, Story
 from .sanitize import clean_html, xml_safe
 
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -204,11 +204,16 @@ def story_text_html(story: Story) -> tuple[str | None, str | None]:
     shown last credits every other party that published the story. (parse.py gives an entry with
     no full content the excerpt as content_html too: equal texts mean an excerpt only.)"""
     primary = story.primary
-    content = primary.content_html if primary.content_html and primary.content_html != primary.summary_html else None
+    content = primary.content_html if has_full_content(primary) else None
     summary = primary.summary_html or None
     if content is None:
         return _with_credits(story, summary or ""), None
     return (clean_html(summary, primary.link) if summary else None), _with_credits(story, content)
+
+
+def has_full_content(copy: Copy) -> bool:
+    """Whether the source gave full content (not only the excerpt parse.py copies into content_html)."""
+    return bool(copy.content_html) and copy.content_html != copy.summary_html
 
 
 def story_enclosures(story: Story) -> tuple[Enclosure, ...]:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .atom import EPOCH, entry_id, story_content_html, story_enclosures, story_image, story_text_html
+from .atom import EPOCH, entry_id, has_full_content, story_content_html, story_enclosures, story_image
 from .locales import country_name
 from .sanitize import clean_text
 from .models import Config, Copy, Story
@@ -74,9 +74,9 @@ def _item(story: Story, item_id: str, config: Config) -> dict[str, Any]:
     if primary.title:
         item["title"] = primary.title
     item["content_html"] = story_content_html(story) or f"<p>{html.escape(primary.title)}</p>"
-    summary, content = story_text_html(story)
-    if summary and content:  # the source's own excerpt beside its full text (plain text, as the spec says)
-        item["summary"] = clean_text(summary, max_chars=1000)
+    if primary.summary_html and has_full_content(primary):
+        # The source's own excerpt beside its full text (plain text, as the spec says).
+        item["summary"] = clean_text(primary.summary_html, max_chars=1000)
     image = story_image(story)
     if image:
         item["image"] = image

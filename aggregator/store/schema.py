@@ -221,6 +221,9 @@ def _m0010_enclosures(db: sqlite_utils.Database) -> None:
     """Each copy's enclosures (a JSON list of {url, type, length}, NULL for none) and its picture."""
     db.execute("ALTER TABLE entries ADD COLUMN enclosures TEXT")
     db.execute("ALTER TABLE entries ADD COLUMN image TEXT")
+    # Where each region's, language's and country's archive chain starts (store/archive.py), read
+    # at every publish without scanning the entries' HTML: 24 ms a feed on 3,600 entries, 1 ms with it.
+    db.execute("CREATE INDEX entries_feed_first_seen ON entries(feed_url, first_seen, language)")
     # Read every feed once more (as 0002 does) so stored entries gain what they carry; an entry
     # with neither keeps its change hash and is not touched.
     db.execute("UPDATE feeds SET etag = NULL, last_modified = NULL, body_hash = NULL")
