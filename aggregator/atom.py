@@ -52,16 +52,10 @@ class SourceEntryExtension(BaseEntryExtension):
         self.source: dict[str, str | None] | None = None
         self.lang: str | None = None
         self.links: list[dict[str, str]] = []
-        self.excerpt_only = False
 
     def extend_atom(self, entry: Any) -> Any:
         if self.lang:
             entry.attrib[XML_LANG] = self.lang
-        if self.excerpt_only:
-            # feedgen insists on content or an alternate link it can see (ours are written below),
-            # so an excerpt-only entry's text is given to it as content and becomes the summary here.
-            for element in entry.findall("content"):
-                element.tag = "summary"
         # feedgen 1.0 drops rel/type/title of entry links (it rebinds its loop variable), which
         # would turn every "related" link into a second "alternate": so links are written here.
         for link in self.links:
@@ -178,15 +172,12 @@ def _add_entry(fg: FeedGenerator, story: Story, config: Config, used_ids: set[st
     if categories:
         fe.category(categories)
 
-    # Content when the source had full content, the summary when it had only an excerpt (and the
-    # entry has a page to read the rest: RFC 4287 wants content otherwise), both when it had both.
+    # The source's excerpt as the summary, whenever it had one; the content always (readers and
+    # the hardening tests rely on it): the full text when the source had it, else the excerpt.
     summary, content = story_text_html(story)
-    if content is None and not primary.link:
-        summary, content = None, summary
-    if summary is not None and content is not None:
-        fe.summary(summary, type="html")
+    if summary:
+        fe.summary(summary if content is not None else clean_html(primary.summary_html, primary.link), type="html")
     fe.content(content if content is not None else summary or f"<p>{html.escape(primary.title)}</p>", type="html")
-    fe.aggregator.excerpt_only = content is None
 
     fe.aggregator.lang = primary.language
     fe.aggregator.source = {
