@@ -176,8 +176,8 @@ def _add_entry(fg: FeedGenerator, story: Story, config: Config, used_ids: set[st
     # the hardening tests rely on it): the full text when the source had it, else the excerpt.
     summary, content = story_text_html(story)
     if summary:
-        fe.summary(summary if content is not None else clean_html(primary.summary_html, primary.link), type="html")
-    fe.content(content if content is not None else summary or f"<p>{html.escape(primary.title)}</p>", type="html")
+        fe.summary(summary, type="html")
+    fe.content(content or f"<p>{html.escape(primary.title)}</p>", type="html")
 
     fe.aggregator.lang = primary.language
     fe.aggregator.source = {
@@ -189,17 +189,15 @@ def _add_entry(fg: FeedGenerator, story: Story, config: Config, used_ids: set[st
     }
 
 
-def story_text_html(story: Story) -> tuple[str | None, str | None]:
-    """(summary, content) as published, either None when the source had none: the primary copy's
-    excerpt, when it had one distinct from its full content, and its full content. Whichever is
-    shown last credits every other party that published the story. (parse.py gives an entry with
-    no full content the excerpt as content_html too: equal texts mean an excerpt only.)"""
+def story_text_html(story: Story) -> tuple[str | None, str]:
+    """(summary, content) as published: the primary copy's excerpt, sanitized (None when the source
+    had none), and the content: its full text, else the excerpt, crediting every other party that
+    published the story. (parse.py gives an entry with no full content its excerpt as content_html
+    too: equal texts mean an excerpt only.)"""
     primary = story.primary
-    content = primary.content_html if has_full_content(primary) else None
-    summary = primary.summary_html or None
-    if content is None:
-        return _with_credits(story, summary or ""), None
-    return (clean_html(summary, primary.link) if summary else None), _with_credits(story, content)
+    summary = clean_html(primary.summary_html, primary.link) if primary.summary_html else None
+    body = clean_html(primary.content_html, primary.link) if has_full_content(primary) else summary or ""
+    return summary, body + _credits(story)
 
 
 def has_full_content(copy: Copy) -> bool:
@@ -222,21 +220,20 @@ def story_image(story: Story) -> str | None:
 
 def story_content_html(story: Story) -> str:
     """The primary copy's sanitized content, crediting every other party that published it."""
-    return _with_credits(story, story.primary.content_html or story.primary.summary_html)
+    return clean_html(story.primary.content_html or story.primary.summary_html, story.primary.link) + _credits(story)
 
 
-def _with_credits(story: Story, text: str) -> str:
-    body = clean_html(text, story.primary.link)
+def _credits(story: Story) -> str:
     others = [c for c in story.copies[1:] if c.feed_name != story.primary.feed_name or c.link != story.primary.link]
     if not others:
-        return body
+        return ""
     credits = ", ".join(
         f'<a href="{html.escape(c.link, quote=True)}">{html.escape(c.feed_name)}</a>'
         if c.link
         else html.escape(c.feed_name)
         for c in others
     )
-    return f"{body}\n<p>Also published by {credits}.</p>"
+    return f"\n<p>Also published by {credits}.</p>"
 
 
 def _atom_time(value: dt.datetime) -> str:
