@@ -1,5 +1,7 @@
-"""Feed archives (RFC 5005 section 4, "archived feeds"): the combined feed's stories, one archive
-document per ISO week in which they were first stored, `archive/<year>-W<week>.atom`.
+"""Feed archives (RFC 5005 section 4, "archived feeds"): for each subscription feed, one archive
+document per ISO week, holding the stories that entered that feed in the week:
+`archive/<year>-W<week>.atom` for feed.atom, `regions/<slug>/archive/<year>-W<week>.atom` for
+regions/<slug>.atom, and the same under `languages/<tag>/` and `countries/<CC>/`.
 
 A week's document is written at the first publish after the week ended and never again (the
 outputs registry marks it write-once): its stories were fixed when the week ended, so a reader
@@ -41,12 +43,24 @@ def week_start(moment: dt.datetime) -> dt.datetime:
     return dt.datetime(monday.year, monday.month, monday.day, tzinfo=dt.timezone.utc)
 
 
-def week_path(start: dt.datetime) -> str:
+def archive_folder(feed_stem: str) -> str:
+    """Where a subscription feed's archives go: "archive" for feed.atom, else beside the feed
+    ("regions/asia" -> "regions/asia/archive")."""
+    return ARCHIVE_DIR if feed_stem == "feed" else f"{feed_stem}/{ARCHIVE_DIR}"
+
+
+def is_archive_path(path: str) -> bool:
+    """Whether a published path is an archive document (of any feed)."""
+    folder, _, name = path.rpartition("/")
+    return (folder == ARCHIVE_DIR or folder.endswith(f"/{ARCHIVE_DIR}")) and name.endswith(".atom")
+
+
+def week_path(start: dt.datetime, folder: str = ARCHIVE_DIR) -> str:
     year, week, _ = start.isocalendar()
-    return f"{ARCHIVE_DIR}/{year}-W{week:02d}.atom"
+    return f"{folder}/{year}-W{week:02d}.atom"
 
 
-def closed_weeks(first_created: dt.datetime | None, now: dt.datetime) -> list[ArchiveWeek]:
+def closed_weeks(first_created: dt.datetime | None, now: dt.datetime, folder: str = ARCHIVE_DIR) -> list[ArchiveWeek]:
     """Every week from the one the oldest story was stored in up to the last that has ended,
     newest first."""
     if first_created is None:
@@ -62,9 +76,9 @@ def closed_weeks(first_created: dt.datetime | None, now: dt.datetime) -> list[Ar
         weeks.append(
             ArchiveWeek(
                 start=start,
-                path=week_path(start),
-                prev_path=week_path(starts[i - 1]) if i > 0 else None,
-                next_path=week_path(starts[i + 1]) if i + 1 < len(starts) else None,
+                path=week_path(start, folder),
+                prev_path=week_path(starts[i - 1], folder) if i > 0 else None,
+                next_path=week_path(starts[i + 1], folder) if i + 1 < len(starts) else None,
             )
         )
     return weeks[::-1]

@@ -18,13 +18,14 @@ from lxml import etree
 
 from . import __version__
 from .locales import country_name
-from .models import Config, Story
+from .models import Config, Copy, Enclosure, Story
 from .sanitize import clean_html, xml_safe
 
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 FH_NS = "http://purl.org/syndication/history/1.0"  # RFC 5005 feed history
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 MEDIA_TYPE = "application/atom+xml"
+MAX_STORY_ENCLOSURES = 8  # one story's, over all its copies (each copy has at most as many)
 
 
 
@@ -100,7 +101,13 @@ def render_atom(meta: AtomFeedMeta, stories: Sequence[Story], config: Config) ->
     for rel, href in meta.links:
         fg.link(href=href, rel=rel, type=MEDIA_TYPE)
     fg.aggregator.archive = meta.archive
-    fg.generator("aggregator", __version__)
+    if config.icon:
+        fg.icon(config.icon)
+    if config.logo:
+        fg.logo(config.logo)
+    if config.rights:
+        fg.rights(xml_safe(config.rights))
+    fg.generator("aggregator", __version__, config.generator_uri or config.base_url)
     # The newest change, not the clock: an unchanged feed renders to the same bytes.
     fg.updated(max((s.updated for s in stories), default=EPOCH))
 
@@ -138,6 +145,13 @@ def _add_entry(fg: FeedGenerator, story: Story, config: Config, used_ids: set[st
         if other.link and other.link not in seen_links:
             seen_links.add(other.link)
             links.append({"rel": "related", "type": "text/html", "href": other.link, "title": xml_safe(other.feed_name)})
+    for enclosure in story_enclosures(story):
+        link = {"rel": "enclosure", "href": enclosure.url}
+        if enclosure.type:
+            link["type"] = enclosure.type
+        if enclosure.length:
+            link["length"] = str(enclosure.length)
+        links.append(link)
     fe.aggregator.links = links
 
     categories: list[dict[str, str]] = []
@@ -158,10 +172,12 @@ def _add_entry(fg: FeedGenerator, story: Story, config: Config, used_ids: set[st
     if categories:
         fe.category(categories)
 
-    # Always content: feedgen insists on content or an alternate link it can see, and ours are
-    # written by the extension.
-    content = story_content_html(story) or f"<p>{html.escape(primary.title)}</p>"
-    fe.content(content, type="html")
+    # The source's excerpt as the summary, whenever it had one; the content always (readers and
+    # the hardening tests rely on it): the full text when the source had it, else the excerpt.
+    summary, content = story_text_html(story)
+    if summary:
+        fe.summary(summary, type="html")
+    fe.content(content or f"<p>{html.escape(primary.title)}</p>", type="html")
 
     fe.aggregator.lang = primary.language
     fe.aggregator.source = {
@@ -173,19 +189,51 @@ def _add_entry(fg: FeedGenerator, story: Story, config: Config, used_ids: set[st
     }
 
 
+def story_text_html(story: Story) -> tuple[str | None, str]:
+    """(summary, content) as published: the primary copy's excerpt, sanitized (None when the source
+    had none), and the content: its full text, else the excerpt, crediting every other party that
+    published the story. (parse.py gives an entry with no full content its excerpt as content_html
+    too: equal texts mean an excerpt only.)"""
+    primary = story.primary
+    summary = clean_html(primary.summary_html, primary.link) if primary.summary_html else None
+    body = clean_html(primary.content_html, primary.link) if has_full_content(primary) else summary or ""
+    return summary, body + _credits(story)
+
+
+def has_full_content(copy: Copy) -> bool:
+    """Whether the source gave full content (not only the excerpt parse.py copies into content_html)."""
+    return bool(copy.content_html) and copy.content_html != copy.summary_html
+
+
+def story_enclosures(story: Story) -> tuple[Enclosure, ...]:
+    """The primary copy's enclosures, then those only other copies carry (one per URL, bounded)."""
+    found: dict[str, Enclosure] = {}
+    for copy in story.copies:
+        for enclosure in copy.enclosures:
+            found.setdefault(enclosure.url, enclosure)
+    return tuple(found.values())[:MAX_STORY_ENCLOSURES]
+
+
+def story_image(story: Story) -> str | None:
+    return next((c.image for c in story.copies if c.image), None)
+
+
 def story_content_html(story: Story) -> str:
     """The primary copy's sanitized content, crediting every other party that published it."""
-    body = clean_html(story.primary.content_html or story.primary.summary_html, story.primary.link)
+    return clean_html(story.primary.content_html or story.primary.summary_html, story.primary.link) + _credits(story)
+
+
+def _credits(story: Story) -> str:
     others = [c for c in story.copies[1:] if c.feed_name != story.primary.feed_name or c.link != story.primary.link]
     if not others:
-        return body
+        return ""
     credits = ", ".join(
         f'<a href="{html.escape(c.link, quote=True)}">{html.escape(c.feed_name)}</a>'
         if c.link
         else html.escape(c.feed_name)
         for c in others
     )
-    return f"{body}\n<p>Also published by {credits}.</p>"
+    return f"\n<p>Also published by {credits}.</p>"
 
 
 def _atom_time(value: dt.datetime) -> str:

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urljoin
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
@@ -38,7 +39,7 @@ _DURATION_UNITS = {None: 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 TOP_KEYS = {
     "title", "base_url", "database", "output_dir", "max_entries", "max_stories_per_feed", "retention_days",
     "retention", "fetch", "polling", "dedupe", "schedule", "regions", "feeds", "websub",
-    "sections",
+    "sections", "icon", "logo", "subtitle", "rights", "generator_uri",
 }  # fmt: skip
 FEED_KEYS = {
     "url", "name", "site", "region", "country", "language",
@@ -356,6 +357,13 @@ def config_from_dict(data: Any, path: Path, registries: bool = True) -> Config:
         sections[slug] = check.text(f"sections.{slug}", label, required=True) or slug
 
     feeds = _check_feeds(check, data.get("feeds"), regions)
+    icon = _image_url(check, "icon", data.get("icon"), base_url)
+    logo = _image_url(check, "logo", data.get("logo"), base_url)
+    subtitle = _one_line(check, "subtitle", data.get("subtitle"))
+    rights = _one_line(check, "rights", data.get("rights"), limit=1000)
+    generator_uri = check.text("generator_uri", data.get("generator_uri"))
+    if generator_uri is not None and not is_http_url(generator_uri):
+        check.problem("generator_uri", f"{generator_uri!r} is not an absolute http(s) URL")
 
     if check.problems:
         raise ConfigError(path, check.problems)
@@ -377,7 +385,38 @@ def config_from_dict(data: Any, path: Path, registries: bool = True) -> Config:
         schedule=schedule,
         websub=websub,
         sections=sections,
+        icon=icon,
+        logo=logo,
+        subtitle=subtitle,
+        rights=rights,
+        generator_uri=generator_uri,
     )
+
+
+def _image_url(check: _Checker, field: str, value: Any, base_url: str) -> str | None:
+    """An absolute http(s) URL as given, or a path under output_dir made absolute with base_url."""
+    text = check.text(field, value)
+    if text is None:
+        return None
+    if "://" in text or text.startswith("//"):
+        if not is_http_url(text):
+            check.problem(field, f"{text!r} is not an absolute http(s) URL")
+            return None
+        return text
+    path = text.replace("\\", "/")
+    parts = path.split("/")
+    if path.startswith("/") or ".." in parts or ":" in parts[0] or any(c in path for c in "?#\x00"):
+        check.problem(field, f"{text!r} must be an http(s) URL or a path under output_dir, such as icon.png")
+        return None
+    return urljoin(base_url, quote(path))
+
+
+def _one_line(check: _Checker, field: str, value: Any, limit: int = 500) -> str | None:
+    text = check.text(field, value)
+    if text is not None and ("\n" in text or len(text) > limit):
+        check.problem(field, f"must be one line of at most {limit} characters")
+        return None
+    return text
 
 
 def _check_feeds(check: _Checker, feeds_data: Any, regions: dict[str, str]) -> list[FeedConfig]:

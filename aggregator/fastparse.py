@@ -109,7 +109,8 @@ _PUBLISHED = frozenset({"published", "pubdate", "issued", "dcterms_issued"})
 _UPDATED = frozenset({"updated", "modified", "dc_date", "dcterms_modified", "lastbuilddate"})
 _CREATED = frozenset({"created", "dcterms_created"})
 _AUTHOR_CHILDREN = frozenset({"name", "email", "uri", "url", "homepage"})
-# Elements whose feedparser handler touches nothing parse.py reads, when they have no children.
+# Elements whose feedparser handler touches nothing parse.py reads but what is modelled here (the
+# enclosure and media lists), when they have no children.
 _HARMLESS_LEAVES = frozenset({"enclosure", "media_content", "media_thumbnail", "cloud", "generator"})
 # Feed-level subtrees feedparser stores in their own dicts (image, textinput, authors...).
 _FEED_SKIP = frozenset(
@@ -510,13 +511,23 @@ class _Walker:
         this does not model."""
         for child in el:
             child_name = self.name(child)
-            self.scope(child, base, lang)
+            child_attrs, _, _ = self.scope(child, base, lang)
             self.leaf_text(child)
             if child_name == "media_title":
                 if not entry.get("title"):
                     raise Decline("media:title before the entry's own title")
-            elif child_name != "media_thumbnail":
+            elif child_name == "media_thumbnail":
+                self.media_thumbnail(child, entry, child_attrs)
+            else:
                 raise Decline(f"{child_name} inside media:content")
+
+    @staticmethod
+    def media_thumbnail(el: Any, entry: Any, attrs: Mapping[str, str]) -> None:
+        """feedparser lists each media:thumbnail's attributes; its text would stand in for a missing
+        url attribute (resolved as a URL), which this does not model."""
+        if "url" not in attrs and (el.text or "").strip():
+            raise Decline("media:thumbnail with its URL as text")
+        entry.setdefault("media_thumbnail", []).append(dict(attrs))
 
     def category(self, el: Any, entry: dict[str, Any], attrs: Mapping[str, str], base: str) -> None:
         tags: list[dict[str, Any]] = entry.setdefault("tags", [])
@@ -592,11 +603,16 @@ class _Walker:
             elif name in _CREATED:
                 entry["created_parsed"] = _parse_date(self.value("created", self.leaf_text(child), c_base)[0])
             elif name == "media_content" and len(child):
+                entry.setdefault("media_content", []).append(dict(c_attrs))
                 self.media_content(child, entry, c_base, c_lang)
             elif name in _HARMLESS_LEAVES:
                 if len(child):
                     raise Decline(f"children inside {name}")
-                if name == "enclosure":
+                if name == "media_content":
+                    entry.setdefault("media_content", []).append(dict(c_attrs))
+                elif name == "media_thumbnail":
+                    self.media_thumbnail(child, entry, c_attrs)
+                elif name == "enclosure":
                     link = dict(c_attrs)
                     href = link.pop("url", None) or link.pop("uri", None) or link.get("href")
                     if href:

@@ -43,7 +43,7 @@ class FeedDoc:
 
 def combined_feed(config: Config) -> FeedDoc:
     return FeedDoc(
-        "all", "feed", config.title, "News from the sister parties, all regions", "",
+        "all", "feed", config.title, config.subtitle or "News from the sister parties, all regions", "",
         StoryQuery(limit=config.max_entries, max_per_feed=config.max_stories_per_feed),
     )  # fmt: skip
 

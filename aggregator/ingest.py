@@ -75,9 +75,12 @@ def copy_language(feed_language: str, parsed: ParsedFeed, entry: ParsedEntry) ->
 
 def change_hash(entry: ParsedEntry) -> str:
     # Only what a reader sees: dates and ids move on some feeds without the story changing.
-    payload = json.dumps(
-        [entry.title, entry.content_html, entry.summary_html, entry.link, entry.author, list(entry.categories)]
-    )
+    seen: list[object] = [entry.title, entry.content_html, entry.summary_html, entry.link, entry.author,
+                          list(entry.categories)]  # fmt: skip
+    if entry.enclosures or entry.image:  # only then, so the hash of an entry with neither stays as it was
+        seen.append([[e.url, e.type, e.length] for e in entry.enclosures])
+        seen.append(entry.image)
+    payload = json.dumps(seen)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 

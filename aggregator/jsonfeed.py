@@ -14,8 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .atom import EPOCH, entry_id, story_content_html
+from .atom import EPOCH, entry_id, has_full_content, story_content_html, story_enclosures, story_image
 from .locales import country_name
+from .sanitize import clean_text
 from .models import Config, Copy, Story
 
 VERSION = "https://jsonfeed.org/version/1.1"
@@ -42,11 +43,18 @@ def render_json_feed(meta: JsonFeedMeta, stories: Sequence[Story], config: Confi
     }
     if meta.description:
         feed["description"] = meta.description
+    # JSON Feed's icon is the large square one (a timeline's avatar), its favicon the small one.
+    if config.logo or config.icon:
+        feed["icon"] = config.logo or config.icon
+    if config.icon:
+        feed["favicon"] = config.icon
     if meta.language:
         feed["language"] = meta.language
     feed["authors"] = [{"name": config.title, "url": config.base_url}]
     if meta.hub:
         feed["hubs"] = [{"type": "WebSub", "url": meta.hub}]
+    if config.rights:  # JSON Feed has no rights field: our extension object carries it
+        feed[EXTENSION] = {"rights": config.rights}
     used_ids: set[str] = set()
     # Ids are given oldest first, as in the Atom feed, so both formats agree on who keeps a shared id.
     items = [_item(story, entry_id(story, used_ids), config) for story in reversed(stories)]
@@ -66,6 +74,20 @@ def _item(story: Story, item_id: str, config: Config) -> dict[str, Any]:
     if primary.title:
         item["title"] = primary.title
     item["content_html"] = story_content_html(story) or f"<p>{html.escape(primary.title)}</p>"
+    if primary.summary_html and has_full_content(primary):
+        # The source's own excerpt beside its full text (plain text, as the spec says).
+        item["summary"] = clean_text(primary.summary_html, max_chars=1000)
+    image = story_image(story)
+    if image:
+        item["image"] = image
+    attachments = []
+    for enclosure in story_enclosures(story):
+        attachment: dict[str, Any] = {"url": enclosure.url, "mime_type": enclosure.type or "application/octet-stream"}
+        if enclosure.length:
+            attachment["size_in_bytes"] = enclosure.length
+        attachments.append(attachment)
+    if attachments:
+        item["attachments"] = attachments
     item["date_published"] = _time(story.published)
     item["date_modified"] = _time(max(story.updated, story.published))
     author: dict[str, str] = {"name": primary.author or primary.feed_name}

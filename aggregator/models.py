@@ -89,6 +89,12 @@ class Config:
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
     websub: WebSubSettings = field(default_factory=WebSubSettings)
     sections: dict[str, str] = field(default_factory=dict)  # editors' sections (party sites): slug -> label
+    # What readers show of every feed (absolute URLs; config.py resolves paths under output_dir).
+    icon: str | None = None  # small and square: Atom <icon>, JSON Feed favicon, the page's rel=icon
+    logo: str | None = None  # larger, 2:1: Atom <logo>, JSON Feed icon
+    subtitle: str | None = None  # the combined feed's and the page's description
+    rights: str | None = None  # Atom <rights> of every feed
+    generator_uri: str | None = None  # Atom <generator uri>; None: base_url (the deployment)
 
 
 # --------------------------------------------------------------------------- fetch
@@ -130,6 +136,16 @@ KeySource = Literal["id", "link", "hash"]
 
 
 @dataclass(frozen=True)
+class Enclosure:
+    """A file an entry carries (a podcast episode, the paper's PDF): RSS <enclosure>, Atom
+    link rel="enclosure" or media:content. Only http(s) URLs; type and length when given."""
+
+    url: str
+    type: str | None = None  # a media type such as audio/mpeg
+    length: int | None = None  # bytes, as the feed states it
+
+
+@dataclass(frozen=True)
 class ParsedEntry:
     key: str  # identity of this entry inside its feed
     key_source: KeySource  # which rule gave `key`
@@ -143,6 +159,8 @@ class ParsedEntry:
     published: dt.datetime | None  # aware, UTC
     updated: dt.datetime | None  # aware, UTC
     language: str | None = None
+    enclosures: tuple[Enclosure, ...] = ()  # at most parse.MAX_ENCLOSURES, first given first
+    image: str | None = None  # the entry's picture: media:thumbnail, media:content image, or its first <img>
 
 
 @dataclass(frozen=True)
@@ -194,6 +212,8 @@ class Copy:
     feed_id: str | None = None  # the source feed's own atom:id, when it has a republishable one
     match_rule: str | None = None  # why this copy was attached to its story
     match_score: float | None = None
+    enclosures: tuple[Enclosure, ...] = ()
+    image: str | None = None
 
 
 @dataclass(frozen=True)

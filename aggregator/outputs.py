@@ -93,27 +93,40 @@ def _json_file(config: Config, store: Store, doc: FeedDoc) -> OutputFile:
     return OutputFile(doc.json_path, JSON_FEED_MEDIA_TYPE, render)
 
 
-def _combined_feed(config: Config, store: Store) -> list[OutputFile]:
+def _prev_archive(config: Config, store: Store, doc: FeedDoc) -> Callable[[], tuple[tuple[str, str], ...]]:
     def links() -> tuple[tuple[str, str], ...]:
-        weeks = _archive_weeks(store)
+        weeks = _archive_weeks(store, doc)
         # RFC 5005: the subscription document points at the newest archive.
         return (("prev-archive", urljoin(config.base_url, weeks[0].path)),) if weeks else ()
 
-    return [_atom_file(config, store, feedset.combined_feed(config), links)]
+    return links
+
+
+def _combined_feed(config: Config, store: Store) -> list[OutputFile]:
+    doc = feedset.combined_feed(config)
+    return [_atom_file(config, store, doc, _prev_archive(config, store, doc))]
 
 
 # --------------------------------------------------------------------------- archives (RFC 5005)
 
 
-def _archive_weeks(store: Store) -> list[archive.ArchiveWeek]:
-    return archive.closed_weeks(store.first_story_created(), utcnow())
+def _archive_query(doc: FeedDoc) -> StoryQuery | None:
+    """What selects a feed's archived stories: None for the combined feed (every story)."""
+    return None if doc.kind == "all" else doc.query
 
 
-def _archives(config: Config, store: Store) -> list[OutputFile]:
-    """One write-once archive document per week that has ended, of the combined feed's stories."""
+def _archive_weeks(store: Store, doc: FeedDoc) -> list[archive.ArchiveWeek]:
+    query = _archive_query(doc)
+    first = store.first_story_created() if query is None else store.first_story_created(query)
+    return archive.closed_weeks(first, utcnow(), archive.archive_folder(doc.stem))
+
+
+def _feed_archives(config: Config, store: Store, doc: FeedDoc) -> list[OutputFile]:
+    """One write-once archive document per week that has ended, of one subscription feed's stories."""
     files = []
-    current = urljoin(config.base_url, "feed.atom")
-    for week in _archive_weeks(store):
+    current = urljoin(config.base_url, doc.atom_path)
+    query = _archive_query(doc)
+    for week in _archive_weeks(store, doc):
         url = urljoin(config.base_url, week.path)
         links = [("current", current)]
         if week.prev_path:
@@ -125,26 +138,39 @@ def _archives(config: Config, store: Store) -> list[OutputFile]:
             from . import atom
 
             meta = atom.AtomFeedMeta(
-                id=url, title=f"{config.title}: archive {week.label}",
-                subtitle=f"Every story first published here in the week {week.label} (RFC 5005 archive)",
+                id=url, title=f"{doc.title}: archive {week.label}",
+                subtitle=f"Every story that reached this feed in the week {week.label} (RFC 5005 archive)",
                 self_url=url, alternate_url=config.base_url, links=tuple(links), archive=True,
             )  # fmt: skip
-            return atom.render_atom(meta, store.stories_created_between(week.start, week.end), config)
+            stories = (
+                store.stories_created_between(week.start, week.end) if query is None
+                else store.stories_created_between(week.start, week.end, query)
+            )  # fmt: skip
+            return atom.render_atom(meta, stories, config)
 
         files.append(OutputFile(week.path, ATOM_MEDIA_TYPE, render, write_once=True))
     return files
 
 
+def _archives(config: Config, store: Store) -> list[OutputFile]:
+    """The archives of every subscription feed: feed.atom's, each region's, language's and country's."""
+    return [f for doc in feedset.all_feeds(config, store) for f in _feed_archives(config, store, doc)]
+
+
 def _region_feeds(config: Config, store: Store) -> list[OutputFile]:
-    return [_atom_file(config, store, doc) for doc in feedset.region_feeds(config)]
+    return [_atom_file(config, store, doc, _prev_archive(config, store, doc)) for doc in feedset.region_feeds(config)]
 
 
 def _language_feeds(config: Config, store: Store) -> list[OutputFile]:
-    return [_atom_file(config, store, doc) for doc in feedset.language_feeds(config, store)]
+    return [
+        _atom_file(config, store, doc, _prev_archive(config, store, doc)) for doc in feedset.language_feeds(config, store)
+    ]
 
 
 def _country_feeds(config: Config, store: Store) -> list[OutputFile]:
-    return [_atom_file(config, store, doc) for doc in feedset.country_feeds(config, store)]
+    return [
+        _atom_file(config, store, doc, _prev_archive(config, store, doc)) for doc in feedset.country_feeds(config, store)
+    ]
 
 
 def _combined_json(config: Config, store: Store) -> list[OutputFile]:

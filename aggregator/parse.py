@@ -20,6 +20,7 @@ import feedparser
 import feedparser.api
 
 from . import fastparse
+from .enclosures import entry_enclosures, entry_image
 from .locales import is_language_tag
 from .models import FetchSettings, KeySource, ParsedEntry, ParsedFeed, ParseError
 from .parse_errors import explain
@@ -650,6 +651,8 @@ def _build_entry(entry: Mapping[str, Any], base: str, feed_language: str | None,
         published=_to_utc(entry.get("published_parsed") or entry.get("created_parsed") or updated_raw),
         updated=_to_utc(updated_raw),
         language=language,
+        enclosures=entry_enclosures(entry, base),
+        image=entry_image(entry, base, content_html or summary_html),
     )
 
 

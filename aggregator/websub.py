@@ -17,7 +17,7 @@ from urllib.parse import urljoin
 import httpx
 
 from . import user_agent_for
-from .archive import ARCHIVE_DIR
+from .archive import is_archive_path
 from .models import Config
 from .store import Store
 
@@ -40,7 +40,7 @@ def changed_feed_urls(config: Config, changed_paths: Sequence[str]) -> list[str]
     return [
         urljoin(config.base_url, p)
         for p in changed_paths
-        if p.endswith(FEED_SUFFIXES) and not p.startswith(f"{ARCHIVE_DIR}/")
+        if p.endswith(FEED_SUFFIXES) and not is_archive_path(p)
     ]
 
 

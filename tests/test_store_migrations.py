@@ -38,6 +38,10 @@ def test_a_database_from_the_first_schema_is_migrated_and_keeps_its_data(tmp_pat
     feed = tmp_path / "public" / "feed.atom"
     # Take the database back to the first schema, as the first release left it...
     with sqlite3.connect(db) as conn:
+        # (undo 0010)
+        conn.execute("DROP INDEX entries_feed_first_seen")
+        conn.execute("ALTER TABLE entries DROP COLUMN enclosures")
+        conn.execute("ALTER TABLE entries DROP COLUMN image")
         # (undo 0006 and 0005)
         for trigger in ("entries_search_insert", "entries_search_update", "entries_search_delete"):
             conn.execute(f"DROP TRIGGER {trigger}")

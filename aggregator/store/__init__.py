@@ -146,13 +146,17 @@ class Store:
         """The distinct country codes of active copies (per-country feeds)."""
         return stories.active_countries(self.db)
 
-    def first_story_created(self) -> dt.datetime | None:
-        """When the oldest active story was stored (where the feed archives begin)."""
-        return archive.first_created(self.db)
+    def first_story_created(self, query: StoryQuery | None = None) -> dt.datetime | None:
+        """When the oldest active story was stored (where the feed archives begin); with a query
+        (a region's, language's or country's feed), its oldest story's copy of that feed."""
+        return archive.first_created(self.db, query)
 
-    def stories_created_between(self, start: dt.datetime, end: dt.datetime) -> list[Story]:
-        """The active stories first stored in [start, end), newest first (an archive page)."""
-        return stories.load_stories(self.db, archive.created_between(self.db, start, end))
+    def stories_created_between(
+        self, start: dt.datetime, end: dt.datetime, query: StoryQuery | None = None
+    ) -> list[Story]:
+        """The active stories first stored in [start, end) (with a query: that entered its feed
+        then), newest first (an archive page)."""
+        return stories.load_stories(self.db, archive.created_between(self.db, start, end, query))
 
     def stories_with_link(self, url: str) -> list[int]:
         return stories.stories_with_link(self.db, url)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 
+from ..models import Enclosure
 from ..times import to_db_time
 from ..urls import is_republishable_id
 from .connection import Database
@@ -100,7 +101,7 @@ def _update_entry(db: Database, u: UpdateEntry, now: dt.datetime) -> None:
         UPDATE entries SET key = ?, key_source = ?, original_id = ?, link = ?, canonical_link = ?,
             title = ?, content_html = ?, summary_html = ?, author = ?, categories = ?, language = ?,
             updated = ?, last_seen = ?, change_hash = ?, content_hash = ?, title_key = ?, lead_key = ?,
-            is_excerpt = ?, word_count = ?, minhash = ?, fingerprint_version = ?
+            is_excerpt = ?, word_count = ?, minhash = ?, fingerprint_version = ?, enclosures = ?, image = ?
         WHERE id = ?
         """,
         [
@@ -108,7 +109,7 @@ def _update_entry(db: Database, u: UpdateEntry, now: dt.datetime) -> None:
             entry.title, entry.content_html, entry.summary_html, entry.author,
             json.dumps(list(entry.categories)), fp.language, to_db_time(u.updated), to_db_time(now),
             u.prepared.change_hash, fp.content_hash, fp.title_key, fp.lead_key, int(fp.is_excerpt), fp.word_count,
-            fp.minhash, dedupe.FINGERPRINT_VERSION, u.entry_id,
+            fp.minhash, dedupe.FINGERPRINT_VERSION, enclosures_json(entry.enclosures), entry.image, u.entry_id,
         ],
     )  # fmt: skip
     _index_bands(db, u.entry_id, fp)
@@ -119,8 +120,8 @@ _INSERT_ENTRY = """
     INSERT INTO entries (id, feed_url, key, key_source, original_id, link, canonical_link, title,
         content_html, summary_html, author, categories, language, published, updated, first_seen,
         last_seen, change_hash, content_hash, title_key, lead_key, is_excerpt, word_count, minhash,
-        fingerprint_version, story_id, match_rule, match_score, match_copy_id)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        fingerprint_version, story_id, match_rule, match_score, match_copy_id, enclosures, image)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 
 
@@ -164,6 +165,7 @@ def _insert_entries(
             insert.prepared.change_hash, fp.content_hash, fp.title_key, fp.lead_key, int(fp.is_excerpt),
             fp.word_count, fp.minhash, dedupe.FINGERPRINT_VERSION, story_id,
             match.rule if match else None, match.score if match else None, match.copy_id if match else None,
+            enclosures_json(entry.enclosures), entry.image,
         ))  # fmt: skip
         band_rows += [(band, entry_id) for band in fp.band_keys]
         story_ids.append(story_id)
@@ -176,6 +178,19 @@ def _insert_entries(
     db.conn.executemany(_INSERT_ENTRY, entry_rows)
     db.conn.executemany("INSERT OR IGNORE INTO entry_bands (band, entry_id) VALUES (?, ?)", band_rows)
     return story_ids
+
+
+def enclosures_json(enclosures: Sequence[Enclosure]) -> str | None:
+    """The enclosures column: a JSON list of {url, type, length}, NULL for none."""
+    if not enclosures:
+        return None
+    return json.dumps([{"url": e.url, "type": e.type, "length": e.length} for e in enclosures])
+
+
+def enclosures_from_json(value: str | None) -> tuple[Enclosure, ...]:
+    if not value:
+        return ()
+    return tuple(Enclosure(url=e["url"], type=e.get("type"), length=e.get("length")) for e in json.loads(value))
 
 
 def _new_story_id_choices(feed_url: str, insert: InsertEntry, now: dt.datetime) -> list[str]:

@@ -17,7 +17,7 @@ from ..errors import UsageError
 from ..models import Copy, MergeExplanation, Pick, Story, StoryCursor, StoryPage, StoryQuery
 from ..times import from_db_time, to_db_time
 from ..urls import canonical_url, host_belongs_to
-from .entries import atom_id_choices, chunks, unused_atom_id
+from .entries import atom_id_choices, chunks, enclosures_from_json, unused_atom_id
 from .connection import Database
 from .search import BM25_WEIGHTS, FTS_TABLE, fts_query, match_condition
 
@@ -243,6 +243,8 @@ def _copy_from_row(r: dict[str, Any]) -> Copy:
         feed_id=r["feed_id"],
         match_rule=r["match_rule"],
         match_score=r["match_score"],
+        enclosures=enclosures_from_json(r["enclosures"]),
+        image=r["image"],
     )
 
 
@@ -479,7 +481,10 @@ def content_signature(db: Database) -> str:
     feeds' names and ids): equal digests mean equal outputs for the same config."""
     parts = [
         db.execute("SELECT count(*), max(id), max(updated), max(published) FROM stories").fetchone(),
-        db.execute("SELECT count(*), max(id), max(updated), sum(story_id) FROM entries").fetchone(),
+        db.execute(
+            "SELECT count(*), max(id), max(updated), sum(story_id), total(length(enclosures)), total(length(image))"
+            " FROM entries"
+        ).fetchone(),
         db.execute("SELECT count(*), max(picked_at), group_concat(story_id || ':' || section) FROM picks").fetchone(),
         db.execute(
             "SELECT group_concat(url || name || region || country || language || coalesce(site, '') || enabled"
