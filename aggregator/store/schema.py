@@ -217,6 +217,16 @@ def _m0006_search(db: sqlite_utils.Database) -> None:
     create_index(db)
 
 
+def _m0011_search_speed(db: sqlite_utils.Database) -> None:
+    """A covering index from a copy to its story, feed and language (the search's join, read
+    without the wide entry rows), and the content version the web app's caches are valid for."""
+    from .content_version import create
+    from .search import create_key_index
+
+    create_key_index(db)
+    create(db)
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("0001_initial", _m0001_initial),
     ("0002_source_feed_id", _m0002_source_feed_id),
@@ -228,6 +238,7 @@ MIGRATIONS += [
     ("0005_users", _m0005_users),
     ("0006_search", _m0006_search),
 ]
+MIGRATIONS += [("0011_search_speed", _m0011_search_speed)]
 
 
 def _applied(db: Database, path: Path) -> set[str]:
