@@ -40,6 +40,7 @@ WORDS = {
 
 PAIRS = [(a, b) for n, a in enumerate(WORDS["en"]) for b in WORDS["en"][n + 1:]]
 ASIAN_WORDS = [w for language in ("ur", "hi", "ta") for w in WORDS[language]]
+ASIAN_WORDS += [f"{a} {b}" for language in ("ur", "hi") for a, b in zip(WORDS[language], WORDS[language][1:])]
 
 
 def fill(store: Store, count: int) -> None:
