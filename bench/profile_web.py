@@ -23,7 +23,7 @@ from aggregator.config import load_config  # noqa: E402
 from aggregator.store import Store  # noqa: E402
 from aggregator.web import create_app  # noqa: E402
 from feedserver import FeedServer  # noqa: E402
-from web import fill  # noqa: E402
+from web import ASIAN_WORDS, PAIRS, fill  # noqa: E402
 from websetup import EDITOR, PASSWORD, build_site  # noqa: E402
 
 
@@ -61,6 +61,9 @@ def main() -> None:
             "search (Urdu word)": lambda i: client.get("/search", query_string={"q": "ہڑتال"}),
             "search (two English words)": lambda i: client.get("/search", query_string={"q": "strike union"}),
             "filtered Atom (asia + q)": lambda i: client.get("/atom", query_string={"region": "asia", "q": "ہڑتال"}),
+            "search, new word pair": lambda i: client.get("/search", query_string={"q": " ".join(PAIRS[i % len(PAIRS)])}),
+            "filtered Atom, new word": lambda i: client.get("/atom", query_string={
+                "region": "asia", "q": ASIAN_WORDS[i % len(ASIAN_WORDS)]}),
             "pick, no cycle (publishes)": lambda i: client.post("/desk/pick", data={
                 "story": ids[i % len(ids)], "note": f"note {i}", "csrf_token": token}),
         }  # fmt: skip
