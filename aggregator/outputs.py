@@ -242,7 +242,9 @@ def _feeds_opml(config: Config, store: Store) -> list[OutputFile]:
         from .picks_atom import picks_path, picks_titles
 
         docs = feedset.all_feeds(config, store)
-        feeds = [(d.kind, d.title, urljoin(config.base_url, d.atom_path), d.language) for d in docs]
+        feeds: list[tuple[str, str, str, str | None]] = [
+            (d.kind, d.title, urljoin(config.base_url, d.atom_path), d.language) for d in docs
+        ]
         # The editors' picks feeds too (all sections, then each), as the web app's feeds page lists them.
         for section in (None, *config.sections):
             feeds.append(("picks", picks_titles(config, section)[0], urljoin(config.base_url, picks_path(section)), None))
