@@ -64,7 +64,8 @@ def sources_opml(config: Config) -> bytes:
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="utf-8") + b"\n"
 
 
-_FEED_GROUPS = {"all": "All stories", "region": "Regions", "language": "Languages", "country": "Countries"}
+_FEED_GROUPS = {"all": "All stories", "region": "Regions", "language": "Languages", "country": "Countries",
+                "picks": "Editors' picks"}
 
 
 def feeds_opml(config: Config, feeds: list[tuple[str, str, str, str | None]]) -> bytes:

@@ -265,8 +265,16 @@ def _feeds_opml(config: Config, store: Store) -> list[OutputFile]:
     """Every feed we publish (Atom), so a reader can subscribe to all of them at once."""
 
     def render() -> bytes:
+        from .picks_atom import picks_path, picks_titles
+
         docs = feedset.all_feeds(config, store)
-        return feeds_opml(config, [(d.kind, d.title, urljoin(config.base_url, d.atom_path), d.language) for d in docs])
+        feeds: list[tuple[str, str, str, str | None]] = [
+            (d.kind, d.title, urljoin(config.base_url, d.atom_path), d.language) for d in docs
+        ]
+        # The editors' picks feeds too (all sections, then each), as the web app's feeds page lists them.
+        for section in (None, *config.sections):
+            feeds.append(("picks", picks_titles(config, section)[0], urljoin(config.base_url, picks_path(section)), None))
+        return feeds_opml(config, feeds)
 
     return [OutputFile("feeds.opml", OPML_MEDIA_TYPE, render)]
 
@@ -333,6 +341,11 @@ def media_type_of(path: str) -> str | None:
 
 # What a pick or an unpick changes: only these are rendered again at once (the cycle does the rest).
 PICK_OUTPUTS = frozenset({"editors' picks feed", "section picks feeds"})
+
+
+def pick_paths(section: str) -> frozenset[str]:
+    """The files a pick or an unpick for this section changes: picks.atom and its section's feed."""
+    return frozenset({"picks.atom", f"picks/{section}.atom"})
 
 
 class _PagesReadOnce:

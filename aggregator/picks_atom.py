@@ -31,15 +31,22 @@ def _with_note(pick: Pick, story: Story, config: Config) -> Story:
     )
 
 
+def picks_path(section: str | None) -> str:
+    return "picks.atom" if section is None else f"picks/{section}.atom"
+
+
+def picks_titles(config: Config, section: str | None) -> tuple[str, str]:
+    """The title and subtitle of picks.atom (section None) or of a section's picks feed."""
+    if section is None:
+        return f"{config.title}: editors' picks", "Stories the editors picked, newest pick first"
+    label = config.sections.get(section, section)
+    return f"{config.title}: picks for {label}", f"Stories the editors picked for {label}"
+
+
 def render_picks(config: Config, store: Store, section: str | None) -> bytes:
     """picks.atom (section None: every section) or picks/<section>.atom."""
-    path = "picks.atom" if section is None else f"picks/{section}.atom"
-    url = urljoin(config.base_url, path)
-    if section is None:
-        title, subtitle = f"{config.title}: editors' picks", "Stories the editors picked, newest pick first"
-    else:
-        label = config.sections.get(section, section)
-        title, subtitle = f"{config.title}: picks for {label}", f"Stories the editors picked for {label}"
+    url = urljoin(config.base_url, picks_path(section))
+    title, subtitle = picks_titles(config, section)
     meta = atom.AtomFeedMeta(
         id=url, title=title, subtitle=subtitle, self_url=url, alternate_url=config.base_url, hub=config.websub.hub
     )

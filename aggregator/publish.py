@@ -28,16 +28,20 @@ class PublishReport:
     skipped: bool = False  # nothing the outputs are made of changed since the last publish
 
 
-def publish(config: Config, store: Store, only: frozenset[str] | None = None) -> PublishReport:
-    """Rebuild every output file (or those of the outputs named in `only`) from the database alone;
+def publish(config: Config, store: Store, only: frozenset[str] | None = None,
+            paths: frozenset[str] | None = None) -> PublishReport:  # fmt: skip
+    """Rebuild every output file (or those of the outputs named in `only`, and of those only the
+    files at `paths`) from the database alone;
     only files whose bytes changed are rewritten (so their mtime, ETag and a WebSub ping follow
     real changes); a write-once file (a feed archive) that exists is left alone unrendered."""
-    return _publish(config, store, only, _signature(config, store) if only is None else None)
+    whole = only is None and paths is None
+    return _publish(config, store, only, _signature(config, store) if whole else None, paths)
 
 
-def _publish(config: Config, store: Store, only: frozenset[str] | None, signature: str | None) -> PublishReport:
+def _publish(config: Config, store: Store, only: frozenset[str] | None, signature: str | None,
+             paths: frozenset[str] | None = None) -> PublishReport:  # fmt: skip
     report = PublishReport()
-    files = output_files(config, store, only)
+    files = [f for f in output_files(config, store, only) if paths is None or f.path in paths]
     remove_stale_temp_files([config.output_dir / f.path for f in files])
     for f in files:
         path = config.output_dir / f.path

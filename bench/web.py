@@ -38,6 +38,10 @@ WORDS = {
     "ta": "வேலைநிறுத்தம் தொழிலாளர்கள் சம்பளம் ஆர்ப்பாட்டம் கொழும்பு மீனவர்கள்".split(),
 }
 
+PAIRS = [(a, b) for n, a in enumerate(WORDS["en"]) for b in WORDS["en"][n + 1:]]
+ASIAN_WORDS = [w for language in ("ur", "hi", "ta") for w in WORDS[language]]
+ASIAN_WORDS += [f"{a} {b}" for language in ("ur", "hi") for a, b in zip(WORDS[language], WORDS[language][1:])]
+
 
 def fill(store: Store, count: int) -> None:
     """`count` synthetic stories of one copy each, spread over the configured feeds and a year."""
@@ -116,6 +120,10 @@ def main() -> None:
                 "search (Urdu word)": lambda i: client.get("/search", params={"q": "ہڑتال"}),
                 "search (two English words)": lambda i: client.get("/search", params={"q": "strike union"}),
                 "filtered Atom (asia + q)": lambda i: client.get("/atom", params={"region": "asia", "q": "ہڑتال"}),
+                # Each round a query not asked before: what the result cache (web/cache.py) cannot save.
+                "search, new word pair": lambda i: client.get("/search", params={"q": " ".join(PAIRS[i % len(PAIRS)])}),
+                "filtered Atom, new word": lambda i: client.get("/atom", params={
+                    "region": "asia", "q": ASIAN_WORDS[i % len(ASIAN_WORDS)]}),
                 "pick (cycle holds the lock)": lambda i: client.post("/desk/pick", data={
                     "story": ids[i % len(ids)], "note": f"note {i}", "csrf_token": token}),
             }  # fmt: skip

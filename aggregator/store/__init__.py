@@ -30,7 +30,7 @@ from ..models import (
     StoryQuery,
 )
 from ..times import utcnow
-from . import archive, cycles, entries, feeds, picks, schema, stories, users, websub
+from . import archive, content_version, cycles, entries, feeds, picks, schema, stories, users, websub
 from .connection import Connections, Database, StoreError
 from .entries import UpdateCounts
 from .users import EditorAction, User
@@ -249,6 +249,10 @@ class Store:
     def search_stories(self, query: StoryQuery, offset: int = 0) -> tuple[StoryPage, bool]:
         """Stories matching query.search, best (bm25) first; and whether more follow `offset`."""
         return stories.ranked_stories(self.db, query, offset)
+
+    def content_version(self) -> int:
+        """A number that changes whenever something a reader sees changes (store/content_version.py)."""
+        return content_version.current(self.db)
 
     def picked_stories(self, section: str | None = None, limit: int = 100) -> list[tuple[Pick, Story]]:
         """The newest picks first (by pick time), each with its story."""

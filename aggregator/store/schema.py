@@ -229,6 +229,16 @@ def _m0010_enclosures(db: sqlite_utils.Database) -> None:
     db.execute("UPDATE feeds SET etag = NULL, last_modified = NULL, body_hash = NULL")
 
 
+def _m0011_search_speed(db: sqlite_utils.Database) -> None:
+    """A covering index from a copy to its story, feed and language (the search's join, read
+    without the wide entry rows), and the content version the web app's caches are valid for."""
+    from .content_version import create
+    from .search import create_key_index
+
+    create_key_index(db)
+    create(db)
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("0001_initial", _m0001_initial),
     ("0002_source_feed_id", _m0002_source_feed_id),
@@ -242,6 +252,8 @@ MIGRATIONS += [
 ]
 # Feed-level polish (issue 13): enclosures and the entry's picture.
 MIGRATIONS += [("0010_enclosures", _m0010_enclosures)]
+# The web app's caches and search speed (issue 12).
+MIGRATIONS += [("0011_search_speed", _m0011_search_speed)]
 
 
 def _applied(db: Database, path: Path) -> set[str]:

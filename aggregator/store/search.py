@@ -51,6 +51,16 @@ def create_index(db: "Database | sqlite_utils.Database") -> None:
     )
 
 
+# Covers what the search reads of each matching copy, so the join skips the wide entry rows (their
+# content comes before story_id, often in overflow pages): half the cost of a search's join.
+KEYS_INDEX = "entries_search_keys"
+
+
+def create_key_index(db: "Database | sqlite_utils.Database") -> None:
+    """Part of migration 0011_search_speed."""
+    db.execute(f"CREATE INDEX {KEYS_INDEX} ON entries(id, story_id, feed_url, language)")
+
+
 def fts_query(text: str | None) -> str | None:
     """The user's words as an FTS5 query in which every word must occur; None when there is no
     word to look for. Each word is one quoted string (a `"` doubled), never an operator."""

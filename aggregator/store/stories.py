@@ -19,7 +19,7 @@ from ..times import from_db_time, to_db_time
 from ..urls import canonical_url, host_belongs_to
 from .entries import atom_id_choices, chunks, enclosures_from_json, unused_atom_id
 from .connection import Database
-from .search import BM25_WEIGHTS, FTS_TABLE, fts_query, match_condition
+from .search import BM25_WEIGHTS, FTS_TABLE, KEYS_INDEX, fts_query, match_condition
 
 ACTIVE_FEED = "f.in_config = 1 AND f.enabled = 1"
 CYCLES_KEPT_DAYS = 30
@@ -98,7 +98,7 @@ def _query_page(db: Database, query: StoryQuery) -> StoryPage:
         copy_where, copy_params = _copy_conditions(dataclasses.replace(query, search=None))
         head = f"WITH m AS MATERIALIZED (SELECT rowid AS id FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?) "
         source = (
-            "stories s JOIN (SELECT DISTINCT e.story_id AS id FROM m JOIN entries e ON e.id = m.id"
+            f"stories s JOIN (SELECT DISTINCT e.story_id AS id FROM m JOIN entries e INDEXED BY {KEYS_INDEX} ON e.id = m.id"
             f" JOIN feeds f ON f.url = e.feed_url WHERE {' AND '.join(copy_where)}) hit ON hit.id = s.id"
         )
         params = [match, *copy_params]
@@ -498,7 +498,11 @@ def content_signature(db: Database) -> str:
 def ranked_stories(db: Database, query: StoryQuery, offset: int = 0) -> tuple[StoryPage, bool]:
     """The stories matching query.search, best first (bm25 of their best copy, the title weighing
     more), with the query's other filters; one page of query.limit from `offset`. Returns the
-    page (its `next` is always None: ranked results page by offset) and whether more follow."""
+    page (its `next` is always None: ranked results page by offset) and whether more follow.
+
+    The index gives the matching copies best first; they are checked against the filters in
+    growing batches only until the page (and one more story) is full, so a word in half the copies
+    costs the ranking, not a join of every match. A story's first copy in that order is its best."""
     match = fts_query(query.search)
     if match is None:
         return StoryPage((), None), False
@@ -508,18 +512,36 @@ def ranked_stories(db: Database, query: StoryQuery, offset: int = 0) -> tuple[St
         where.append(f"{'' if query.picked else 'NOT '}EXISTS (SELECT 1 FROM picks p WHERE p.story_id = e.story_id{section})")
         if query.section is not None:
             params.append(query.section)
-    rows = db.execute(
-        f"""
-        WITH r AS MATERIALIZED (  -- bm25 only works in a query of the FTS table itself, unflattened
-            SELECT rowid AS id, bm25({FTS_TABLE}, {BM25_WEIGHTS[0]}, {BM25_WEIGHTS[1]}) AS rank
-            FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?
-        )
-        SELECT e.story_id, min(r.rank) AS best FROM r JOIN entries e ON e.id = r.id JOIN feeds f ON f.url = e.feed_url
-        WHERE {' AND '.join(where)}
-        GROUP BY e.story_id ORDER BY best, e.story_id DESC LIMIT ? OFFSET ?
-        """,
-        [match, *params, query.limit + 1, max(0, offset)],
-    ).fetchall()
-    more = len(rows) > query.limit
-    ids = [int(r[0]) for r in rows[: query.limit]]
+    wanted = max(0, offset) + query.limit + 1
+    ranked = db.execute(
+        f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?"
+        f" ORDER BY bm25({FTS_TABLE}, {BM25_WEIGHTS[0]}, {BM25_WEIGHTS[1]}), rowid DESC",
+        [match],
+    )
+    order: list[int] = []
+    seen: set[int] = set()
+    batch_size = 2 * wanted
+    try:
+        while len(order) < wanted:
+            batch = [int(r[0]) for r in ranked.fetchmany(batch_size)]
+            if not batch:
+                break
+            story_of: dict[int, int] = {}
+            for chunk in chunks(batch):
+                story_of.update(db.execute(
+                    f"SELECT e.id, e.story_id FROM entries e INDEXED BY {KEYS_INDEX} JOIN feeds f ON f.url = e.feed_url"
+                    f" WHERE e.id IN ({','.join('?' * len(chunk))}) AND {' AND '.join(where)}",
+                    [*chunk, *params],
+                ).fetchall())  # fmt: skip
+            for copy_id in batch:
+                story_id = story_of.get(copy_id)
+                if story_id is not None and story_id not in seen:
+                    seen.add(story_id)
+                    order.append(story_id)
+            batch_size *= 4
+    finally:
+        ranked.close()
+    start = max(0, offset)
+    more = len(order) > start + query.limit
+    ids = order[start : start + query.limit]
     return StoryPage(tuple(load_stories(db, ids)), None), more

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from flask import Flask, render_template
 from werkzeug.exceptions import HTTPException
+from werkzeug.local import LocalProxy
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ..locales import country_name
@@ -15,15 +16,20 @@ from ..models import Config
 from ..store import Store
 from . import api, auth, desk, files, http, readers
 from .auth import LoginLimiter
+from .cache import ResultCache
+from .config_watch import ConfigWatch
+from .common import config as current_config
 from .common import display_language, plain_snippet, safe_url
 
 HERE = Path(__file__).resolve().parent
 SESSION_DAYS = 14
 
 
-def create_app(config: Config, store: Store, behind_proxy: bool = False, limiter: LoginLimiter | None = None) -> Flask:
+def create_app(config: Config, store: Store, behind_proxy: bool = False, limiter: LoginLimiter | None = None,
+               watch_config: bool = True) -> Flask:  # fmt: skip
     """The app for this config and store. `behind_proxy`: trust one proxy's X-Forwarded-For,
-    -Proto and -Host (werkzeug ProxyFix), so addresses, https and URLs are the client's."""
+    -Proto and -Host (werkzeug ProxyFix), so addresses, https and URLs are the client's.
+    `watch_config`: read the config file again when it changes (config_watch.py)."""
     app = Flask("aggregator.web", template_folder=str(HERE / "templates"), static_folder=str(HERE / "static"))
     app.config.update(
         SECRET_KEY=store.secret("session-key"),
@@ -34,13 +40,17 @@ def create_app(config: Config, store: Store, behind_proxy: bool = False, limiter
         MAX_CONTENT_LENGTH=64 * 1024,  # forms are small
         JSON_SORT_KEYS=False,
     )
-    app.extensions["aggregator"] = {"config": config, "store": store, "limiter": limiter or LoginLimiter()}
+    app.extensions["aggregator"] = {"watch": ConfigWatch(config, watch_config), "store": store, "limiter": limiter or LoginLimiter(),
+                                     "cache": ResultCache()}
     if behind_proxy:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1)  # type: ignore[method-assign]
     app.jinja_env.autoescape = True  # every template, whatever its name
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
-    app.jinja_env.globals.update(config=config, country_name=country_name, display_language=display_language)
+    # A proxy: the templates (and the macros they import, which see only globals) read the
+    # config in use when they render, also after a reload.
+    app.jinja_env.globals.update(config=LocalProxy(current_config), country_name=country_name,
+                                 display_language=display_language)  # fmt: skip
     app.jinja_env.filters.update(snippet=plain_snippet, safe_url=safe_url)
     http.install(app)
     auth.install(app, store)

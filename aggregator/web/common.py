@@ -4,7 +4,8 @@ and small display helpers."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from flask import abort, current_app, request
@@ -14,19 +15,31 @@ from ..models import Config, StoryCursor, StoryQuery
 from ..sanitize import clean_text
 from ..store import Store
 from .auth import LoginLimiter
+from .cache import ResultCache
+from .config_watch import ConfigWatch
+
+T = TypeVar("T")
 
 PAGE_SIZE = 30
 MAX_PAGE_SIZE = 100
 
 
 def config() -> Config:
-    value: Config = current_app.extensions["aggregator"]["config"]
-    return value
+    """The config in use (read again when its file changes: config_watch.py)."""
+    watch: ConfigWatch = current_app.extensions["aggregator"]["watch"]
+    return watch.config
 
 
 def store() -> Store:
     value: Store = current_app.extensions["aggregator"]["store"]
     return value
+
+
+def cached(key: Hashable, make: Callable[[], T]) -> T:
+    """`make()`, or what it gave for this key since the store's content last changed (cache.py)."""
+    cache: ResultCache = current_app.extensions["aggregator"]["cache"]
+    watch: ConfigWatch = current_app.extensions["aggregator"]["watch"]
+    return cache.get((store().content_version(), watch.generation), key, make)
 
 
 def limiter() -> LoginLimiter:

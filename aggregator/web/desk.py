@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from ..errors import UsageError
 from ..lock import CycleLock, LockHeld
 from ..models import Pick
-from ..outputs import PICK_OUTPUTS
+from ..outputs import PICK_OUTPUTS, pick_paths
 from ..times import utcnow
 from .auth import current_user, log_in, log_out, login_required, verify_password
 from .common import config, limiter, store
@@ -27,9 +27,9 @@ MAX_NOTE_CHARS = 1000
 _publishing = threading.Lock()
 
 
-def republish(only: frozenset[str] | None = None) -> str:
-    """Publish now (every output, or those named in `only`) if no cycle runs; a running cycle
-    publishes when it ends. Says which."""
+def republish(only: frozenset[str] | None = None, paths: frozenset[str] | None = None) -> str:
+    """Publish now (every output, or those named in `only`, or only their files at `paths`) if no
+    cycle runs; a running cycle publishes when it ends. Says which."""
     from ..publish import publish
 
     cfg = config()
@@ -37,7 +37,7 @@ def republish(only: frozenset[str] | None = None) -> str:
         with _publishing, CycleLock(cfg.database):
             st = store()
             st.sync_feeds(cfg.feeds)
-            report = publish(cfg, st, only)
+            report = publish(cfg, st, only, paths)
             if cfg.websub.hub:
                 from ..websub import notify_hub
 
@@ -121,7 +121,7 @@ def pick() -> BaseResponse:
     note = " ".join((request.form.get("note") or "").split())[:MAX_NOTE_CHARS] or None
     if not store().pick(Pick(story_id, user.section, user.name, utcnow(), note)):
         abort(404, description=f"There is no story s{story_id}.")
-    flash(f"Story s{story_id} picked for {user.section}. " + republish(PICK_OUTPUTS))
+    flash(f"Story s{story_id} picked for {user.section}. " + republish(PICK_OUTPUTS, pick_paths(user.section)))
     return _back(url_for("readers.story", story_id=story_id))
 
 
@@ -132,7 +132,8 @@ def unpick() -> BaseResponse:
     assert user is not None
     story_id = _story_id()
     if store().unpick(story_id, user.section, editor=user.name):
-        flash(f"Story s{story_id} is no longer picked for {user.section}. " + republish(PICK_OUTPUTS))
+        flash(f"Story s{story_id} is no longer picked for {user.section}. "
+              + republish(PICK_OUTPUTS, pick_paths(user.section)))
     else:
         flash(f"Story s{story_id} was not picked for {user.section}.")
     return _back(url_for("readers.story", story_id=story_id))

@@ -13,9 +13,9 @@ from ..models import Story
 from ..outputs import output_paths
 from ..status import status_records
 from .common import (
-    Filters, config, cursor_from_request, filters_from_request, limit_from_request, store,
+    Filters, cached, config, cursor_from_request, filters_from_request, limit_from_request, store,
 )  # fmt: skip
-from .http import conditional
+from .http import conditional, etag_of
 
 bp = Blueprint("readers", __name__)
 
@@ -43,7 +43,8 @@ def _atom_href(filters: Filters) -> str:
 @bp.get("/")
 def front() -> str:
     filters = filters_from_request()
-    page = store().stories(filters.story_query(limit_from_request(), cursor_from_request()))
+    query = filters.story_query(limit_from_request(), cursor_from_request())
+    page = cached(("list", query), lambda: store().stories(query))
     return render_template(
         "list.html", stories=page.stories, filters=filters, choices=_choices(), atom_href=_atom_href(filters),
         next_href=(url_for("readers.front") + filters.query_string(after=page.next.token())) if page.next else None,
@@ -61,7 +62,8 @@ def search() -> str:
     stories: tuple[Story, ...] = ()
     more = False
     if filters.q:
-        page, more = store().search_stories(filters.story_query(limit_from_request()), offset)
+        query = filters.story_query(limit_from_request())
+        page, more = cached(("search", query, offset), lambda: store().search_stories(query, offset))
         stories = page.stories
     limit = limit_from_request()
     return render_template(
@@ -78,16 +80,21 @@ def atom_feed() -> Response:
     filters = filters_from_request()
     cfg = config()
     self_url = request.url
-    describe = filters.describe(cfg)
-    meta = atom.AtomFeedMeta(
-        id=self_url, title=f"{cfg.title}: {describe}" if describe else cfg.title,
-        subtitle="Stories from the sister parties" + (f": {describe}" if describe else ""),
-        self_url=self_url, alternate_url=urljoin(request.url_root, "./" + filters.query_string()),
-    )  # fmt: skip
-    stories = store().stories(filters.story_query(min(cfg.max_entries, 100))).stories
-    body = atom.render_atom(meta, stories, cfg)
-    newest = max((s.updated for s in stories), default=None)
-    return conditional(body, atom.MEDIA_TYPE, last_modified=newest)
+
+    def render() -> tuple[bytes, str, dt.datetime | None]:
+        describe = filters.describe(cfg)
+        meta = atom.AtomFeedMeta(
+            id=self_url, title=f"{cfg.title}: {describe}" if describe else cfg.title,
+            subtitle="Stories from the sister parties" + (f": {describe}" if describe else ""),
+            self_url=self_url, alternate_url=urljoin(request.url_root, "./" + filters.query_string()),
+        )  # fmt: skip
+        stories = store().stories(filters.story_query(min(cfg.max_entries, 100))).stories
+        body = atom.render_atom(meta, stories, cfg)
+        return body, etag_of(body), max((s.updated for s in stories), default=None)
+
+    # A feed reader polls the same URL: the bytes are kept until the stories change (cache.py).
+    body, tag, newest = cached(("atom", self_url, request.url_root, filters), render)
+    return conditional(body, atom.MEDIA_TYPE, last_modified=newest, etag=tag)
 
 
 @bp.get("/story/<int:story_id>")

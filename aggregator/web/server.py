@@ -1,9 +1,11 @@
 """`aggregator serve`: the web app in waitress, a production WSGI server in pure Python (threads,
-no C extension, no separate process manager), on one Store opened read-write."""
+no C extension, no separate process manager), on one Store opened read-write. The config is read
+once at start and again when its file changes or on SIGHUP (config_watch.py), never per request."""
 
 from __future__ import annotations
 
 import logging
+import signal
 
 from ..models import Config
 from ..store import Store
@@ -19,6 +21,9 @@ def serve(config: Config, host: str = "127.0.0.1", port: int = 8080, behind_prox
 
     with Store.open(config.database) as store:
         app = create_app(config, store, behind_proxy=behind_proxy)
+        watch = app.extensions["aggregator"]["watch"]
+        # SIGHUP: read the config now (it is also read again within a second of its file changing).
+        signal.signal(signal.SIGHUP, lambda signum, frame: watch.reload())
         log.warning("serving %s on http://%s:%d/ (Ctrl-C stops)", config.title, host, port)
         waitress.serve(app, host=host, port=port, threads=threads, ident="aggregator",
                        clear_untrusted_proxy_headers=not behind_proxy)  # fmt: skip
