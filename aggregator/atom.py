@@ -162,6 +162,9 @@ def _add_entry(fg: FeedGenerator, story: Story, config: Config, used_ids: set[st
     # written by the extension.
     content = story_content_html(story) or f"<p>{html.escape(primary.title)}</p>"
     fe.content(content, type="html")
+    excerpt = story_excerpt_html(story)
+    if excerpt:
+        fe.summary(excerpt, type="html")
 
     fe.aggregator.lang = primary.language
     fe.aggregator.source = {
@@ -173,9 +176,20 @@ def _add_entry(fg: FeedGenerator, story: Story, config: Config, used_ids: set[st
     }
 
 
+def story_excerpt_html(story: Story) -> str:
+    """The feed's own text of a copy whose article page gave the full text (which is the content
+    then), sanitized; "" for any other copy."""
+    primary = story.primary
+    if not primary.full_text_html:
+        return ""
+    return clean_html(primary.summary_html or primary.content_html, primary.link)
+
+
 def story_content_html(story: Story) -> str:
-    """The primary copy's sanitized content, crediting every other party that published it."""
-    body = clean_html(story.primary.content_html or story.primary.summary_html, story.primary.link)
+    """The primary copy's sanitized content (its article page's main text, for a full_text feed's
+    copy that has one), crediting every other party that published it."""
+    primary = story.primary
+    body = clean_html(primary.full_text_html or primary.content_html or primary.summary_html, primary.link)
     others = [c for c in story.copies[1:] if c.feed_name != story.primary.feed_name or c.link != story.primary.link]
     if not others:
         return body

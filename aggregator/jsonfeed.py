@@ -14,9 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .atom import EPOCH, entry_id, story_content_html
+from .atom import EPOCH, entry_id, story_content_html, story_excerpt_html
 from .locales import country_name
 from .models import Config, Copy, Story
+from .sanitize import clean_text
 
 VERSION = "https://jsonfeed.org/version/1.1"
 EXTENSION = "_aggregator"  # our extension object on each item: regions, countries, sources, copies
@@ -66,6 +67,9 @@ def _item(story: Story, item_id: str, config: Config) -> dict[str, Any]:
     if primary.title:
         item["title"] = primary.title
     item["content_html"] = story_content_html(story) or f"<p>{html.escape(primary.title)}</p>"
+    excerpt = story_excerpt_html(story)
+    if excerpt:  # JSON Feed's summary is plain text
+        item["summary"] = clean_text(excerpt, max_chars=2000)
     item["date_published"] = _time(story.published)
     item["date_modified"] = _time(max(story.updated, story.published))
     author: dict[str, str] = {"name": primary.author or primary.feed_name}

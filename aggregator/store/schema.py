@@ -217,6 +217,13 @@ def _m0006_search(db: sqlite_utils.Database) -> None:
     create_index(db)
 
 
+def _m0009_full_text(db: sqlite_utils.Database) -> None:
+    """Article pages' main text for full_text feeds, each fetch's outcome (store/fulltext.py)."""
+    from .fulltext import create_tables
+
+    create_tables(db)
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("0001_initial", _m0001_initial),
     ("0002_source_feed_id", _m0002_source_feed_id),
@@ -228,6 +235,8 @@ MIGRATIONS += [
     ("0005_users", _m0005_users),
     ("0006_search", _m0006_search),
 ]
+# Full text for excerpt-only feeds (issue 13): 0009, leaving 0007/0008 to the other branches.
+MIGRATIONS += [("0009_full_text", _m0009_full_text)]
 
 
 def _applied(db: Database, path: Path) -> set[str]:

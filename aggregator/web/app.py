@@ -15,7 +15,7 @@ from ..models import Config
 from ..store import Store
 from . import api, auth, desk, files, http, readers
 from .auth import LoginLimiter
-from .common import display_language, plain_snippet, safe_url
+from .common import article_html, display_language, plain_snippet, safe_url
 
 HERE = Path(__file__).resolve().parent
 SESSION_DAYS = 14
@@ -41,7 +41,7 @@ def create_app(config: Config, store: Store, behind_proxy: bool = False, limiter
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
     app.jinja_env.globals.update(config=config, country_name=country_name, display_language=display_language)
-    app.jinja_env.filters.update(snippet=plain_snippet, safe_url=safe_url)
+    app.jinja_env.filters.update(snippet=plain_snippet, safe_url=safe_url, article_html=article_html)
     http.install(app)
     auth.install(app, store)
     app.register_blueprint(readers.bp)
