@@ -104,7 +104,7 @@ def _run_locked(
         # per-host limit; before publishing, so this cycle's outputs carry the full texts.
         from .fulltext import fetch_full_texts
 
-        full = fetch_full_texts(config, store, user_agent, stop, clock)
+        full = fetch_full_texts(config, store, user_agent, now, stop, clock)
         report.full_text_ok, report.full_text_failed = full.ok, full.failed
         if full.ok or full.failed:
             log.info("full text: %d pages extracted, %d failed, %.2fs", full.ok, full.failed, full.seconds)

@@ -191,18 +191,20 @@ def fetch_full_texts(
     config: Config,
     store: Store,
     user_agent: str,
+    cycle_started: dt.datetime,
     stop: threading.Event | None = None,
     clock: Callable[[], dt.datetime] | None = None,
 ) -> FullTextReport:
     """The cycle's full-text step: fetch and store the article pages due now (new entries of
-    full_text feeds, and earlier failures due for another try), at most full_text.max_per_cycle."""
+    full_text feeds, and earlier failures due for another try), at most full_text.max_per_cycle.
+    A feed switched on in this cycle takes the entries stored since `cycle_started`."""
     from .times import utcnow
 
     clock = clock or utcnow
     started = time.monotonic()
     report = FullTextReport()
+    store.sync_full_text_feeds([f.url for f in config.feeds if f.full_text and f.enabled], cycle_started)
     now = clock()
-    store.sync_full_text_feeds([f.url for f in config.feeds if f.full_text and f.enabled], now)
     settings = config.full_text
     jobs = store.full_text_jobs(now, settings.max_attempts, settings.retry_after, settings.max_per_cycle)
     if jobs:
