@@ -155,6 +155,10 @@ def test_full_text_is_content_and_the_excerpt_is_summary(tmp_path: Path, feed_se
 
     status = _status(config)
     assert (status["full_text_ok"], status["full_text_failed"]) == (2, 0)
+    with Store.open(tmp_path / "aggregator.db") as store:  # sanitized as stored, not only as published
+        stored = [r[0].lower() for r in store.db.execute("SELECT full_text_html FROM entries")]
+    assert len(stored) == 2 and all("paragraph 3" in h for h in stored)
+    assert not any(bad in h for h in stored for bad in ("<script", "onclick", "onerror", "onmouseover", "<html"))
 
     # The story page shows the full text.
     from aggregator.web.app import create_app
