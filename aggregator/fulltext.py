@@ -13,7 +13,6 @@ import datetime as dt
 import logging
 import threading
 import time
-import urllib.robotparser
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -23,6 +22,8 @@ from .models import Config, FetchRequest, FetchResult, FullTextJob, ParseError
 from .store import Store
 
 if TYPE_CHECKING:  # loaded only when a full_text feed has pages to fetch
+    import urllib.robotparser
+
     import httpx
 
     from .fetch import ConcurrencyLimits
@@ -89,6 +90,8 @@ class RobotsRules:
         return None if rules.can_fetch(self._agent, url) else "robots.txt disallows this page"
 
     async def _read(self, origin: str) -> urllib.robotparser.RobotFileParser | str:
+        import urllib.robotparser
+
         from .fetch import fetch_feed
 
         result = await fetch_feed(
