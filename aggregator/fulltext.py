@@ -54,7 +54,9 @@ def extract_article(body: bytes, url: str, max_chars: int) -> tuple[str, float]:
 
     extracted = trafilatura.extract(
         body, url=url, output_format="html", include_links=True, include_images=True, include_tables=True,
-        include_comments=False, include_formatting=True, deduplicate=True,
+        # No deduplicate: trafilatura remembers segments across calls in a process, so the same
+        # paragraph on two pages would vanish from the second, depending on which worker ran it.
+        include_comments=False, include_formatting=True, deduplicate=False,
     )  # fmt: skip
     if not extracted:
         raise ParseError("no main text found on the page")

@@ -325,3 +325,34 @@ def test_bad_full_text_config_names_the_field_and_exits_2(
     result = run_cli("check", "-c", config)
     assert result.code == 2
     assert field in result.err + result.out
+
+
+def test_at_most_per_host_pages_are_fetched_at_once(tmp_path: Path, feed_server: FeedServer) -> None:
+    import threading
+
+    lock = threading.Lock()
+    in_flight = [0, 0]  # now, most seen
+    page = wordpress_page("Slowish", "SLOWMARK").encode()
+
+    def slowish(handler: Any) -> None:
+        with lock:
+            in_flight[0] += 1
+            in_flight[1] = max(in_flight[1], in_flight[0])
+        time.sleep(0.4)
+        with lock:
+            in_flight[0] -= 1
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/html")
+        handler.send_header("Content-Length", str(len(page)))
+        handler.end_headers()
+        handler.wfile.write(page)
+
+    paths = [f"/slowish/{i}" for i in range(4)]
+    for path in paths:
+        feed_server.add_handler(path, slowish)
+    config = _setup(tmp_path, feed_server, [(p, feed_server.url(p), f"Page {p}") for p in paths],
+                    full_text={"per_host": 1})  # fmt: skip
+    assert run_cli("fetch", "-c", config).code == 0
+    assert len(feed_server.hits(paths[0])) == 1
+    assert in_flight[1] == 1  # one at a time (fetch.per_host would allow 2, fetch.concurrency 8)
+    assert _status(config)["full_text_ok"] == 4, _status(config)["full_text_error"]
