@@ -190,14 +190,27 @@ def _add_entry(fg: FeedGenerator, story: Story, config: Config, used_ids: set[st
 
 
 def story_text_html(story: Story) -> tuple[str | None, str]:
-    """(summary, content) as published: the primary copy's excerpt, sanitized (None when the source
-    had none), and the content: its full text, else the excerpt, crediting every other party that
-    published the story. (parse.py gives an entry with no full content its excerpt as content_html
-    too: equal texts mean an excerpt only.)"""
+    """(summary, content) as published, sanitized. The content: the article page's main text when
+    a full_text feed's copy has it, else the source's full content, else its excerpt, crediting
+    every other party that published the story. The summary: the source's excerpt whenever it had
+    one (for a copy with its article's full text, the feed's own text); None otherwise.
+    (parse.py gives an entry with no full content its excerpt as content_html too: equal texts
+    mean an excerpt only.)"""
     primary = story.primary
-    summary = clean_html(primary.summary_html, primary.link) if primary.summary_html else None
-    body = clean_html(primary.content_html, primary.link) if has_full_content(primary) else summary or ""
+    excerpt = primary.summary_html or (primary.content_html if primary.full_text_html else "")
+    summary = clean_html(excerpt, primary.link) if excerpt else None
+    if primary.full_text_html:
+        body = clean_html(primary.full_text_html, primary.link)
+    elif has_full_content(primary):
+        body = clean_html(primary.content_html, primary.link)
+    else:
+        body = summary or ""
     return summary, body + _credits(story)
+
+
+def has_summary(copy: Copy) -> bool:
+    """Whether the published summary differs from the content's source (full text, or full content)."""
+    return bool(copy.full_text_html or (copy.summary_html and has_full_content(copy)))
 
 
 def has_full_content(copy: Copy) -> bool:
@@ -219,8 +232,8 @@ def story_image(story: Story) -> str | None:
 
 
 def story_content_html(story: Story) -> str:
-    """The primary copy's sanitized content, crediting every other party that published it."""
-    return clean_html(story.primary.content_html or story.primary.summary_html, story.primary.link) + _credits(story)
+    """The content as published (story_text_html), for the pages that show one story's text."""
+    return story_text_html(story)[1]
 
 
 def _credits(story: Story) -> str:

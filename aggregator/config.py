@@ -20,6 +20,7 @@ from .models import (
     DedupeSettings,
     FeedConfig,
     FetchSettings,
+    FullTextSettings,
     PollingSettings,
     ScheduleSettings,
     WebSubSettings,
@@ -39,11 +40,11 @@ _DURATION_UNITS = {None: 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 TOP_KEYS = {
     "title", "base_url", "database", "output_dir", "max_entries", "max_stories_per_feed", "retention_days",
     "retention", "fetch", "polling", "dedupe", "schedule", "regions", "feeds", "websub",
-    "sections", "icon", "logo", "subtitle", "rights", "generator_uri",
+    "sections", "icon", "logo", "subtitle", "rights", "generator_uri", "full_text",
 }  # fmt: skip
 FEED_KEYS = {
     "url", "name", "site", "region", "country", "language",
-    "enabled", "affiliation", "subdivision", "notes",
+    "enabled", "affiliation", "subdivision", "notes", "full_text",
 }  # fmt: skip
 FETCH_KEYS = {"timeout", "max_bytes", "concurrency", "per_host", "max_redirects", "parse_timeout",
               "max_entries_per_feed", "max_entry_html"}
@@ -52,6 +53,7 @@ DEDUPE_KEYS = {"similarity_threshold", "window_days", "never_merge"}
 SCHEDULE_KEYS = {"every", "cron"}
 RETENTION_KEYS = {"days", "keep_per_feed"}
 WEBSUB_KEYS = {"hub"}
+FULL_TEXT_KEYS = {"per_host", "max_per_cycle", "max_attempts", "retry_after", "extract_timeout"}
 
 
 @dataclass(frozen=True)
@@ -334,6 +336,7 @@ def config_from_dict(data: Any, path: Path, registries: bool = True) -> Config:
     if hub is not None and not is_http_url(hub):
         check.problem("websub.hub", f"{hub!r} is not an absolute http(s) URL")
     websub = WebSubSettings(hub=hub)
+    full_text = _check_full_text(check, data.get("full_text"))
 
     regions: dict[str, str] = {}
     regions_data = data.get("regions")
@@ -390,6 +393,23 @@ def config_from_dict(data: Any, path: Path, registries: bool = True) -> Config:
         subtitle=subtitle,
         rights=rights,
         generator_uri=generator_uri,
+        full_text=full_text,
+    )
+
+
+def _check_full_text(check: _Checker, value: Any) -> FullTextSettings:
+    """The global `full_text:` block (bounds on fetching article pages); feeds opt in one by one."""
+    data = check.mapping("full_text", value)
+    check.unknown_keys("full_text.", data, FULL_TEXT_KEYS)
+    d = FullTextSettings()
+    return FullTextSettings(
+        per_host=int(check.number("full_text.per_host", data.get("per_host"), d.per_host, 1, True)),
+        max_per_cycle=int(check.number("full_text.max_per_cycle", data.get("max_per_cycle"), d.max_per_cycle, 0, True)),
+        max_attempts=int(check.number("full_text.max_attempts", data.get("max_attempts"), d.max_attempts, 1, True)),
+        retry_after=check.duration("full_text.retry_after", data.get("retry_after"), d.retry_after),
+        extract_timeout=float(
+            check.number("full_text.extract_timeout", data.get("extract_timeout"), d.extract_timeout, 0.1)
+        ),
     )
 
 
@@ -467,6 +487,10 @@ def _check_feeds(check: _Checker, feeds_data: Any, regions: dict[str, str]) -> l
         if not isinstance(enabled, bool):
             check.problem(f"{label}.enabled", "must be true or false")
             enabled = True
+        full_text = item.get("full_text", False)
+        if not isinstance(full_text, bool):
+            check.problem(f"{label}.full_text", "must be true or false")
+            full_text = False
         subdivision_raw = item.get("subdivision") or []
         if isinstance(subdivision_raw, str):
             subdivision_raw = [subdivision_raw]
@@ -497,6 +521,7 @@ def _check_feeds(check: _Checker, feeds_data: Any, regions: dict[str, str]) -> l
                 affiliation=check.text(f"{label}.affiliation", item.get("affiliation")),
                 subdivision=tuple(subdivisions),
                 notes=check.text(f"{label}.notes", item.get("notes")),
+                full_text=full_text,
             )
         )
     return feeds

@@ -99,6 +99,17 @@ def _run_locked(
 
     if due:
         asyncio.run(_fetch_parse_store(config, store, due, states, report, progress, stop, user_agent, clock))
+    if any(f.full_text and f.enabled for f in config.feeds) and not (stop is not None and stop.is_set()):
+        # After every feed is stored, so pages of all feeds share one client, robots.txt cache and
+        # per-host limit; before publishing, so this cycle's outputs carry the full texts.
+        from .fulltext import fetch_full_texts
+
+        full = fetch_full_texts(config, store, user_agent, now, stop, clock)
+        report.full_text_ok, report.full_text_failed = full.ok, full.failed
+        if full.ok or full.failed:
+            log.info("full text: %d pages extracted, %d failed, %.2fs", full.ok, full.failed, full.seconds)
+    else:
+        store.sync_full_text_feeds([], now)  # switched off everywhere: switching on later starts afresh
     if stop is not None and stop.is_set():
         report.interrupted = True
 

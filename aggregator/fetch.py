@@ -27,12 +27,16 @@ from aggregator import USER_AGENT
 from aggregator.models import FetchRequest, FetchResult, FetchSettings
 from aggregator.sanitize import CONTROL_CHARS
 
-__all__ = ["ConcurrencyLimits", "fetch_all", "fetch_feed", "iter_fetch", "make_client", "parse_retry_after"]
+__all__ = [
+    "PAGE_ACCEPT", "ConcurrencyLimits", "fetch_all", "fetch_feed", "iter_fetch", "make_client", "parse_retry_after",
+]
 
 _ACCEPT = (
     "application/atom+xml, application/rss+xml, application/rdf+xml;q=0.9, "
     "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.1"
 )
+# For article pages (full_text feeds) and robots.txt, fetched with the same fetch_feed.
+PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, text/plain;q=0.5, */*;q=0.1"
 # Only what we can decode ourselves with bounded output; httpx would otherwise offer zstd too.
 _ACCEPT_ENCODING = "gzip, deflate, br"
 _REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
@@ -626,10 +630,11 @@ def _error(request: FetchRequest, reason: str, fetch: _Fetch | None) -> FetchRes
     )
 
 
-def make_client(settings: FetchSettings, user_agent: str = USER_AGENT) -> httpx.AsyncClient:
-    """An httpx client set up for fetch_feed: honest User-Agent, no automatic redirects."""
+def make_client(settings: FetchSettings, user_agent: str = USER_AGENT, accept: str = _ACCEPT) -> httpx.AsyncClient:
+    """An httpx client set up for fetch_feed: honest User-Agent, no automatic redirects. `accept`
+    is the Accept header (feed types unless told: PAGE_ACCEPT for web pages)."""
     return httpx.AsyncClient(
-        headers={"User-Agent": user_agent, "Accept": _ACCEPT, "Accept-Encoding": _ACCEPT_ENCODING},
+        headers={"User-Agent": user_agent, "Accept": accept, "Accept-Encoding": _ACCEPT_ENCODING},
         follow_redirects=False,
         event_hooks={"response": [_hide_location]},
         # Per-operation limits are a backstop; fetch_feed's own deadline bounds the whole fetch.

@@ -14,10 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .atom import EPOCH, entry_id, has_full_content, story_content_html, story_enclosures, story_image
+from .atom import EPOCH, entry_id, has_summary, story_enclosures, story_image, story_text_html
 from .locales import country_name
-from .sanitize import clean_text
 from .models import Config, Copy, Story
+from .sanitize import clean_text
 
 VERSION = "https://jsonfeed.org/version/1.1"
 EXTENSION = "_aggregator"  # our extension object on each item: regions, countries, sources, copies
@@ -73,10 +73,11 @@ def _item(story: Story, item_id: str, config: Config) -> dict[str, Any]:
         item["external_url"] = link
     if primary.title:
         item["title"] = primary.title
-    item["content_html"] = story_content_html(story) or f"<p>{html.escape(primary.title)}</p>"
-    if primary.summary_html and has_full_content(primary):
+    summary, content = story_text_html(story)
+    item["content_html"] = content or f"<p>{html.escape(primary.title)}</p>"
+    if summary and has_summary(primary):
         # The source's own excerpt beside its full text (plain text, as the spec says).
-        item["summary"] = clean_text(primary.summary_html, max_chars=1000)
+        item["summary"] = clean_text(summary, max_chars=1000)
     image = story_image(story)
     if image:
         item["image"] = image

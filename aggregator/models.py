@@ -28,6 +28,7 @@ class FeedConfig:
     affiliation: str | None = None
     subdivision: tuple[str, ...] = ()
     notes: str | None = None
+    full_text: bool = False  # fetch each new entry's article page and publish its main text
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,17 @@ class WebSubSettings:
 
 
 @dataclass(frozen=True)
+class FullTextSettings:
+    """Bounds on fetching article pages for feeds with `full_text: true` (aggregator/fulltext.py)."""
+
+    per_host: int = 2  # article pages fetched at once from one host
+    max_per_cycle: int = 50  # pages fetched in one cycle; the rest wait for the next
+    max_attempts: int = 3  # a page that keeps failing is tried this many times, then left alone
+    retry_after: float = 3600.0  # seconds before a failed page is tried again
+    extract_timeout: float = 10.0  # seconds one page's extraction may take; its worker is killed after
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     title: str
@@ -95,6 +107,7 @@ class Config:
     subtitle: str | None = None  # the combined feed's and the page's description
     rights: str | None = None  # Atom <rights> of every feed
     generator_uri: str | None = None  # Atom <generator uri>; None: base_url (the deployment)
+    full_text: FullTextSettings = field(default_factory=FullTextSettings)
 
 
 # --------------------------------------------------------------------------- fetch
@@ -214,6 +227,7 @@ class Copy:
     match_score: float | None = None
     enclosures: tuple[Enclosure, ...] = ()
     image: str | None = None
+    full_text_html: str | None = None  # the article page's sanitized main text (full_text feeds)
 
 
 @dataclass(frozen=True)
@@ -372,6 +386,25 @@ class FeedHealth:
     last_warning: str | None = None
 
 
+@dataclass(frozen=True)
+class FullTextJob:
+    """One entry whose article page the full-text step fetches."""
+
+    entry_id: int
+    feed_url: str
+    link: str
+    attempts: int = 0  # earlier failed attempts
+
+
+@dataclass(frozen=True)
+class FullTextHealth:
+    """A full_text feed's article pages, for `aggregator status`."""
+
+    ok: int = 0
+    failed: int = 0  # the excerpt is published instead (retried up to full_text.max_attempts)
+    last_error: str | None = None
+
+
 @dataclass
 class CycleReport:
     """What one cycle did, for the one-line summary and the logs."""
@@ -387,6 +420,8 @@ class CycleReport:
     interrupted: bool = False
     pruned_stories: int = 0
     changed_outputs: tuple[str, ...] = ()  # output paths (relative to output_dir) that publish rewrote
+    full_text_ok: int = 0  # article pages fetched and extracted this cycle
+    full_text_failed: int = 0
 
     def summary(self) -> str:
         """The one line `aggregator fetch` prints."""

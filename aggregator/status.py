@@ -24,6 +24,7 @@ def status_records(config: Config, store: Store | None) -> list[dict[str, Any]]:
     that answered 410 Gone (it is not fetched again until the config changes its URL)."""
     health = {h.url: h for h in store.feed_health()} if store is not None else {}
     states = store.feed_states() if store is not None else {}
+    full_text = store.full_text_health() if store is not None else {}
     now = utcnow()
     records = []
     for feed in config.feeds:
@@ -46,6 +47,11 @@ def status_records(config: Config, store: Store | None) -> list[dict[str, Any]]:
             "last_warning": None,
             "posts_per_week": None,  # from the gaps between its recent entries (polling adapts to it)
             "disabled_by": None if feed.enabled else "config",  # or "gone": it answered 410
+            "full_text": feed.full_text,
+            # full_text feeds: article pages extracted, and those that fell back to the excerpt
+            "full_text_ok": 0,
+            "full_text_failed": 0,
+            "full_text_error": None,
         }
         if h is not None:
             data = dataclasses.asdict(h)
@@ -54,6 +60,9 @@ def status_records(config: Config, store: Store | None) -> list[dict[str, Any]]:
                     record[key] = data[key]
             if record["last_status"] == "gone" and feed.enabled:
                 record["enabled"], record["disabled_by"] = False, "gone"
+        ft = full_text.get(feed.url)
+        if ft is not None:
+            record["full_text_ok"], record["full_text_failed"], record["full_text_error"] = ft.ok, ft.failed, ft.last_error
         state = states.get(feed.url)
         interval = polling.posting_interval(state.recent_entry_times, now) if state is not None else None
         if interval:
@@ -126,6 +135,11 @@ def print_status_table(records: list[dict[str, Any]], last_cycle: CycleRecord | 
             problems.append(f"feed found at {r['suggested_url']}")
         if r.get("last_warning") and wide:
             problems.append(f"warning: {r['last_warning']}")
+        if r.get("full_text_failed"):
+            problems.append(
+                f"full text: {r['full_text_failed']} of {r['full_text_failed'] + r['full_text_ok']} pages failed,"
+                f" excerpt kept (last: {r['full_text_error']})"
+            )
         cells = {
             "name": r["name"], "region": r["region"], "status": status, "fails": str(r["consecutive_failures"]),
             "entries": str(r["entries"]) + (f" ({r['pruned']} pruned)" if r.get("pruned") and not wide else ""),

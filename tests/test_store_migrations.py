@@ -47,6 +47,12 @@ def test_a_database_from_the_first_schema_is_migrated_and_keeps_its_data(tmp_pat
         conn.execute("DROP INDEX entries_feed_first_seen")
         conn.execute("ALTER TABLE entries DROP COLUMN enclosures")
         conn.execute("ALTER TABLE entries DROP COLUMN image")
+        # (undo 0009)
+        conn.execute("DROP INDEX entries_full_text")
+        conn.execute("DROP TABLE full_text_feeds")
+        for column in ("full_text_html", "full_text_status", "full_text_fetched_at", "full_text_error",
+                       "full_text_attempts"):  # fmt: skip
+            conn.execute(f"ALTER TABLE entries DROP COLUMN {column}")
         # (undo 0006 and 0005)
         for trigger in ("entries_search_insert", "entries_search_update", "entries_search_delete"):
             conn.execute(f"DROP TRIGGER {trigger}")

@@ -23,6 +23,8 @@ from ..models import (
     FeedConfig,
     FeedHealth,
     FeedState,
+    FullTextHealth,
+    FullTextJob,
     MergeExplanation,
     Pick,
     Story,
@@ -30,7 +32,7 @@ from ..models import (
     StoryQuery,
 )
 from ..times import utcnow
-from . import archive, content_version, cycles, entries, feeds, picks, schema, stories, users, websub
+from . import archive, content_version, cycles, entries, feeds, fulltext, picks, schema, stories, users, websub
 from .connection import Connections, Database, StoreError
 from .entries import UpdateCounts
 from .users import EditorAction, User
@@ -126,6 +128,26 @@ class Store:
         with self._connections.transaction() as db:
             feeds.write_state(db, plan.state)
             return entries.apply_entries(db, plan, matcher)
+
+    # ------------------------------------------------------------------ full text (full_text feeds)
+    def sync_full_text_feeds(self, feed_urls: Sequence[str], now: dt.datetime) -> None:
+        """The feeds with full_text on; a feed switched on now fetches pages of entries from now on."""
+        with self._connections.transaction() as db:
+            fulltext.sync_feeds(db, feed_urls, now)
+
+    def full_text_jobs(self, now: dt.datetime, max_attempts: int, retry_after: float, limit: int) -> list[FullTextJob]:
+        return fulltext.jobs(self.db, now, max_attempts, retry_after, limit)
+
+    def record_full_text(self, entry_id: int, html: str, now: dt.datetime) -> None:
+        with self._connections.transaction() as db:
+            fulltext.record_ok(db, entry_id, html, now)
+
+    def record_full_text_failure(self, entry_id: int, error: str, now: dt.datetime) -> None:
+        with self._connections.transaction() as db:
+            fulltext.record_failure(db, entry_id, error, now)
+
+    def full_text_health(self) -> dict[str, FullTextHealth]:
+        return fulltext.health(self.db)
 
     # ------------------------------------------------------------------ reading stories
     def stories(self, query: StoryQuery) -> StoryPage:

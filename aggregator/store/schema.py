@@ -237,6 +237,11 @@ def _m0011_search_speed(db: sqlite_utils.Database) -> None:
 
     create_key_index(db)
     create(db)
+def _m0009_full_text(db: sqlite_utils.Database) -> None:
+    """Article pages' main text for full_text feeds, each fetch's outcome (store/fulltext.py)."""
+    from .fulltext import create_tables
+
+    create_tables(db)
 
 
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
@@ -254,6 +259,8 @@ MIGRATIONS += [
 MIGRATIONS += [("0010_enclosures", _m0010_enclosures)]
 # The web app's caches and search speed (issue 12).
 MIGRATIONS += [("0011_search_speed", _m0011_search_speed)]
+# Full text for excerpt-only feeds (issue 13): 0009, leaving 0007/0008 to the other branches.
+MIGRATIONS += [("0009_full_text", _m0009_full_text)]
 
 
 def _applied(db: Database, path: Path) -> set[str]:

@@ -17,6 +17,7 @@ from ..errors import UsageError
 from ..models import Copy, MergeExplanation, Pick, Story, StoryCursor, StoryPage, StoryQuery
 from ..times import from_db_time, to_db_time
 from ..urls import canonical_url, host_belongs_to
+from . import fulltext
 from .entries import atom_id_choices, chunks, enclosures_from_json, unused_atom_id
 from .connection import Database
 from .search import BM25_WEIGHTS, FTS_TABLE, KEYS_INDEX, fts_query, match_condition
@@ -245,6 +246,7 @@ def _copy_from_row(r: dict[str, Any]) -> Copy:
         match_score=r["match_score"],
         enclosures=enclosures_from_json(r["enclosures"]),
         image=r["image"],
+        full_text_html=r.get("full_text_html"),
     )
 
 
@@ -491,6 +493,7 @@ def content_signature(db: Database) -> str:
             " || in_config || coalesce(feed_id, '') || coalesce(feed_link, '') || coalesce(last_changed, ''), '|')"
             " FROM (SELECT * FROM feeds ORDER BY url)"
         ).fetchone(),
+        fulltext.signature_part(db),
     ]
     return hashlib.sha256(json.dumps(parts, default=str).encode("utf-8")).hexdigest()
 

@@ -19,7 +19,7 @@ from .auth import LoginLimiter
 from .cache import ResultCache
 from .config_watch import ConfigWatch
 from .common import config as current_config
-from .common import display_language, plain_snippet, safe_url
+from .common import article_html, display_language, plain_snippet, safe_url
 
 HERE = Path(__file__).resolve().parent
 SESSION_DAYS = 14
@@ -51,7 +51,7 @@ def create_app(config: Config, store: Store, behind_proxy: bool = False, limiter
     # config in use when they render, also after a reload.
     app.jinja_env.globals.update(config=LocalProxy(current_config), country_name=country_name,
                                  display_language=display_language)  # fmt: skip
-    app.jinja_env.filters.update(snippet=plain_snippet, safe_url=safe_url)
+    app.jinja_env.filters.update(snippet=plain_snippet, safe_url=safe_url, article_html=article_html)
     http.install(app)
     auth.install(app, store)
     app.register_blueprint(readers.bp)

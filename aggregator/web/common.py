@@ -9,10 +9,11 @@ from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from flask import abort, current_app, request
+from markupsafe import Markup
 
 from ..locales import country_name
-from ..models import Config, StoryCursor, StoryQuery
-from ..sanitize import clean_text
+from ..models import Config, Copy, StoryCursor, StoryQuery
+from ..sanitize import clean_html, clean_text
 from ..store import Store
 from .auth import LoginLimiter
 from .cache import ResultCache
@@ -134,6 +135,12 @@ def limit_from_request(default: int = PAGE_SIZE) -> int:
 def plain_snippet(html_text: str | None, limit: int = 240) -> str:
     text = clean_text(html_text or "", max_chars=limit * 4)
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def article_html(copy: Copy) -> Markup:
+    """A copy's full text (its article page's main text) for the story page: sanitized when it
+    was stored, and once more here, as every republished HTML is."""
+    return Markup(clean_html(copy.full_text_html or "", copy.link))
 
 
 def safe_url(url: str | None) -> str | None:
