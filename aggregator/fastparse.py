@@ -155,9 +155,10 @@ _ENTRY_IGNORED: dict[str, frozenset[str]] = {
 #   feedparser and nh3 resolve those with different URL libraries);
 # - text with "&" only in well-known entities or printable character references; no comments,
 #   CDATA or declarations.
+_URL_ATTRIBUTES = frozenset({"href", "src", "cite", "longdesc", "usemap", "background", "action", "codebase", "poster", "data"})
 if _AVAILABLE:
     from feedparser.sanitizer import _HTMLSanitizer
-    from .sanitize import _DROP_WITH_CONTENT, ALLOWED_TAGS
+    from .sanitize import _DROP_WITH_CONTENT, ALLOWED_ATTRIBUTES, ALLOWED_TAGS
 
     _SIMPLE_TAGS = frozenset(
         (set(ALLOWED_TAGS) | {"font", "center", "article", "section", "header", "footer", "aside", "nav", "address",
@@ -165,9 +166,13 @@ if _AVAILABLE:
         & set(_HTMLSanitizer.acceptable_elements)
     ) - set(_DROP_WITH_CONTENT) - set(_HTMLSanitizer.unacceptable_elements_with_end_tag) - {"svg", "math"}
     _SIMPLE_ATTRIBUTES = frozenset(_HTMLSanitizer.acceptable_attributes) | {"class", "id", "style"}
+    # Attributes nh3 may keep on some tag (its generic "lang" and "title", the per-tag allow-list,
+    # "rel" it rewrites, and every URL attribute): only these must come out of feedparser's passes
+    # as they went in. Any other plainly named attribute (WordPress's decoding, loading, srcset,
+    # sizes, aria-*, data-*) is removed by nh3 whatever feedparser did with it.
+    _NH3_MAY_KEEP = frozenset().union(*ALLOWED_ATTRIBUTES.values()) | {"lang", "title", "rel"} | _URL_ATTRIBUTES
 _VOID_TAGS = frozenset({"br", "hr", "img", "wbr"})
 _ENTITY_NAMES = frozenset(html.entities.entitydefs)
-_URL_ATTRIBUTES = frozenset({"href", "src", "cite", "longdesc", "usemap", "background", "action", "codebase", "poster", "data"})
 _HTML_MARKUP = re.compile(
     r"""<(?P<end>/)?(?P<tag>[A-Za-z][A-Za-z0-9]{0,15})(?P<attrs>(?:\s+[A-Za-z][A-Za-z0-9_:.-]{0,40}\s*=\s*(?:"[^"<>]*"|'[^'<>]*'))*)\s*(?P<close>/)?>"""
     r"""|&(?P<ref>[A-Za-z][A-Za-z0-9]{1,31}|\#[0-9]{1,7}|\#[xX][0-9A-Fa-f]{1,6});"""
@@ -216,7 +221,9 @@ def _simple_tag(match: re.Match[str], base: str) -> tuple[bool, str | None, bool
     for attribute in _HTML_ATTRIBUTE.finditer(match.group("attrs")):
         name = attribute.group(1).lower()
         value = attribute.group(2) if attribute.group(2) is not None else attribute.group(3)
-        if name in names or name not in _SIMPLE_ATTRIBUTES or name.startswith("on"):
+        if name in names or name.startswith("on"):
+            return False, None, False
+        if name not in _SIMPLE_ATTRIBUTES and (name in _NH3_MAY_KEEP or ":" in name):
             return False, None, False
         names.append(name)
         segments.append((name, attribute.group(0).strip()))
