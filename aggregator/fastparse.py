@@ -97,6 +97,7 @@ _DOCTYPE_OR_ENTITY = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 _WIDE_DOCTYPE = re.compile(rb"<\x00!\x00D\x00|\x00<\x00!\x00D", re.IGNORECASE)
 _PREFIX_DECLARATION = re.compile(rb"""xmlns:([A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _LINK_ENTITY_FIX = re.compile("&([A-Za-z0-9_]+);")
+_C1_CONTROL = re.compile("[\x80-\x9f]")  # the keys of feedparser's _cp1252 table
 
 # Entry elements, by feedparser's name for them, and what they are.
 _TITLE = frozenset({"title", "dc_title"})
@@ -423,6 +424,10 @@ class _Walker:
             out = out.encode("iso-8859-1").decode("utf-8")
         except (UnicodeEncodeError, UnicodeDecodeError):
             pass
+        # str.translate looks up every character (a tenth of the fast path's time); _cp1252 only
+        # maps C1 controls, so a value without one is already what translate would return.
+        if _C1_CONTROL.search(out) is None:
+            return out, ctype
         return out.translate(_cp1252), ctype
 
     def content(self, el: Any, name: str, attrs: Mapping[str, str], base: str, lang: str | None, default_type: str, atom: bool) -> dict[str, Any]:

@@ -136,3 +136,17 @@ def test_generated_benchmark_feeds_parse_the_same_on_both_paths(tmp_path: Path) 
         assert dataclasses.asdict(fast) == dataclasses.asdict(slow), path.name
     assert shortcut_calls > 100
     assert slow_values == 0, "every generated WordPress value should take the shortcut"
+
+
+def test_c1_controls_are_still_read_as_windows_1252_on_the_fast_path() -> None:
+    body = (
+        b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>T</title>'
+        b"<item><title>Workers&#146; rights</title><link>https://example.org/a</link>"
+        b"<description>It&#146;s &#147;ours&#148;</description></item></channel></rss>"
+    )
+    assert fastparse.parse(body, {}, body) is not None, "expected the fast path to take this feed"
+    fast = parse_module.parse_feed(body, {}, "https://example.org/feed/")
+    with mock.patch.object(fastparse, "parse", lambda *a: None):
+        slow = parse_module.parse_feed(body, {}, "https://example.org/feed/")
+    assert fast.entries[0].title == "Workers\u2019 rights"
+    assert dataclasses.asdict(fast) == dataclasses.asdict(slow)
