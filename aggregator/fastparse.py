@@ -97,6 +97,7 @@ _DOCTYPE_OR_ENTITY = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 _WIDE_DOCTYPE = re.compile(rb"<\x00!\x00D\x00|\x00<\x00!\x00D", re.IGNORECASE)
 _PREFIX_DECLARATION = re.compile(rb"""xmlns:([A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _LINK_ENTITY_FIX = re.compile("&([A-Za-z0-9_]+);")
+_C1_CONTROL = re.compile("[\x80-\x9f]")  # the keys of feedparser's _cp1252 table
 
 # Entry elements, by feedparser's name for them, and what they are.
 _TITLE = frozenset({"title", "dc_title"})
@@ -156,9 +157,10 @@ _ENTRY_IGNORED: dict[str, frozenset[str]] = {
 #   feedparser and nh3 resolve those with different URL libraries);
 # - text with "&" only in well-known entities or printable character references; no comments,
 #   CDATA or declarations.
+_URL_ATTRIBUTES = frozenset({"href", "src", "cite", "longdesc", "usemap", "background", "action", "codebase", "poster", "data"})
 if _AVAILABLE:
     from feedparser.sanitizer import _HTMLSanitizer
-    from .sanitize import _DROP_WITH_CONTENT, ALLOWED_TAGS
+    from .sanitize import _DROP_WITH_CONTENT, ALLOWED_ATTRIBUTES, ALLOWED_TAGS
 
     _SIMPLE_TAGS = frozenset(
         (set(ALLOWED_TAGS) | {"font", "center", "article", "section", "header", "footer", "aside", "nav", "address",
@@ -166,9 +168,13 @@ if _AVAILABLE:
         & set(_HTMLSanitizer.acceptable_elements)
     ) - set(_DROP_WITH_CONTENT) - set(_HTMLSanitizer.unacceptable_elements_with_end_tag) - {"svg", "math"}
     _SIMPLE_ATTRIBUTES = frozenset(_HTMLSanitizer.acceptable_attributes) | {"class", "id", "style"}
+    # Attributes nh3 may keep on some tag (its generic "lang" and "title", the per-tag allow-list,
+    # "rel" it rewrites, and every URL attribute): only these must come out of feedparser's passes
+    # as they went in. Any other plainly named attribute (WordPress's decoding, loading, srcset,
+    # sizes, aria-*, data-*) is removed by nh3 whatever feedparser did with it.
+    _NH3_MAY_KEEP = frozenset().union(*ALLOWED_ATTRIBUTES.values()) | {"lang", "title", "rel"} | _URL_ATTRIBUTES
 _VOID_TAGS = frozenset({"br", "hr", "img", "wbr"})
 _ENTITY_NAMES = frozenset(html.entities.entitydefs)
-_URL_ATTRIBUTES = frozenset({"href", "src", "cite", "longdesc", "usemap", "background", "action", "codebase", "poster", "data"})
 _HTML_MARKUP = re.compile(
     r"""<(?P<end>/)?(?P<tag>[A-Za-z][A-Za-z0-9]{0,15})(?P<attrs>(?:\s+[A-Za-z][A-Za-z0-9_:.-]{0,40}\s*=\s*(?:"[^"<>]*"|'[^'<>]*'))*)\s*(?P<close>/)?>"""
     r"""|&(?P<ref>[A-Za-z][A-Za-z0-9]{1,31}|\#[0-9]{1,7}|\#[xX][0-9A-Fa-f]{1,6});"""
@@ -217,7 +223,9 @@ def _simple_tag(match: re.Match[str], base: str) -> tuple[bool, str | None, bool
     for attribute in _HTML_ATTRIBUTE.finditer(match.group("attrs")):
         name = attribute.group(1).lower()
         value = attribute.group(2) if attribute.group(2) is not None else attribute.group(3)
-        if name in names or name not in _SIMPLE_ATTRIBUTES or name.startswith("on"):
+        if name in names or name.startswith("on"):
+            return False, None, False
+        if name not in _SIMPLE_ATTRIBUTES and (name in _NH3_MAY_KEEP or ":" in name):
             return False, None, False
         names.append(name)
         segments.append((name, attribute.group(0).strip()))
@@ -417,6 +425,10 @@ class _Walker:
             out = out.encode("iso-8859-1").decode("utf-8")
         except (UnicodeEncodeError, UnicodeDecodeError):
             pass
+        # str.translate looks up every character (a tenth of the fast path's time); _cp1252 only
+        # maps C1 controls, so a value without one is already what translate would return.
+        if _C1_CONTROL.search(out) is None:
+            return out, ctype
         return out.translate(_cp1252), ctype
 
     def content(self, el: Any, name: str, attrs: Mapping[str, str], base: str, lang: str | None, default_type: str, atom: bool) -> dict[str, Any]:

@@ -53,9 +53,10 @@ class _WorkerProcess:
 
     def __init__(self, parse: Callable[..., Any]) -> None:
         context = multiprocessing.get_context("forkserver")
-        # The fork server imports the main module, the parser and this module (the worker's code)
+        # The fork server imports the main module, the parser (aggregator.parse: ingest imports it
+        # lazily, and feedparser, lxml and nh3 are most of the import time) and this module (the worker's code)
         # once; each worker forked from it then starts in milliseconds instead of a second or two.
-        context.set_forkserver_preload(["__main__", "aggregator.ingest", "aggregator.parsepool"])
+        context.set_forkserver_preload(["__main__", "aggregator.ingest", "aggregator.parse", "aggregator.parsepool"])
         self.conn, child = context.Pipe(duplex=True)
         # forkserver: children start from a clean process, not a copy of one with threads running.
         self.process = context.Process(target=_parse_worker, args=(child, parse), daemon=True, name="aggregator-parse")

@@ -69,16 +69,20 @@ def main() -> int:
         nginx.stop()
     own: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
+    by_process: Counter[str] = Counter()
     total = 0
     for line in raw.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
         if not count.isdigit():
             continue
         n = int(count)
-        frames = [frame_name(f) for f in stack.split(";") if " (" in f]  # drops "process N:..." roots
+        parts = stack.split(";")
+        frames = [frame_name(f) for f in parts if " (" in f and not f.startswith(("process ", "thread "))]
         if not frames:
             continue
         total += n
+        # The cycle process is the root; its forkserver and the parse workers sit below it.
+        by_process["the cycle process" if sum(p.startswith("process ") for p in parts) == 1 else "fork server and parse workers"] += n
         own[frames[-1]] += n
         for f in set(frames):
             inclusive[f] += n
@@ -87,6 +91,9 @@ def main() -> int:
     secs = 1 / args.rate
     print(f"cold cycle of {fs.n} feeds ({fs.items} items): {wall:.1f} s wall under py-spy;"
           f" {total} active samples = {total * secs:.1f} s of CPU-active time (all processes)")  # fmt: skip
+    print("\n| process | seconds | share |\n| --- | ---: | ---: |")
+    for name, n in by_process.most_common():
+        print(f"| {name} | {n * secs:.1f} | {n / total:.0%} |")
     print("\n| own time: function (module) | seconds | share |\n| --- | ---: | ---: |")
     for name, n in own.most_common(args.top):
         print(f"| `{name}` | {n * secs:.1f} | {n / total:.0%} |")

@@ -85,7 +85,7 @@ def apply_entries(db: Database, plan: FeedPlan, matcher: dedupe.StoryMatcher) ->
             "UPDATE entries SET last_seen = ?, key = ? WHERE id = ?", [(now, s.key, s.entry_id) for s in plan.seen]
         )
     for update in plan.updates:
-        _update_entry(db, update, plan.now)
+        _update_entry(db, update, plan.now, matcher)
         counts.updated += 1
     if plan.inserts:
         counts.new_story_ids = _insert_entries(db, plan.feed.url, plan.inserts, plan.now, matcher)
@@ -93,7 +93,7 @@ def apply_entries(db: Database, plan: FeedPlan, matcher: dedupe.StoryMatcher) ->
     return counts
 
 
-def _update_entry(db: Database, u: UpdateEntry, now: dt.datetime) -> None:
+def _update_entry(db: Database, u: UpdateEntry, now: dt.datetime, matcher: dedupe.StoryMatcher) -> None:
     from .. import dedupe
     entry, fp = u.prepared.entry, u.prepared.fingerprint
     db.execute(
@@ -112,7 +112,7 @@ def _update_entry(db: Database, u: UpdateEntry, now: dt.datetime) -> None:
             fp.minhash, dedupe.FINGERPRINT_VERSION, enclosures_json(entry.enclosures), entry.image, u.entry_id,
         ],
     )  # fmt: skip
-    _index_bands(db, u.entry_id, fp)
+    _index_bands(db, u.entry_id, fp if matcher.needs_bands(fp.published, now) else None)
     db.execute("UPDATE stories SET updated = max(updated, ?) WHERE id = ?", [to_db_time(u.updated), u.story_id])
 
 
@@ -167,7 +167,8 @@ def _insert_entries(
             match.rule if match else None, match.score if match else None, match.copy_id if match else None,
             enclosures_json(entry.enclosures), entry.image,
         ))  # fmt: skip
-        band_rows += [(band, entry_id) for band in fp.band_keys]
+        if matcher.needs_bands(insert.published, now):
+            band_rows += [(band, entry_id) for band in fp.band_keys]
         story_ids.append(story_id)
     db.conn.executemany(
         "INSERT INTO stories (id, atom_id, published, updated, created) VALUES (?, ?, ?, ?, ?)", story_rows
@@ -176,6 +177,8 @@ def _insert_entries(
         "UPDATE stories SET published = min(published, ?), updated = max(updated, ?) WHERE id = ?", story_updates
     )
     db.conn.executemany(_INSERT_ENTRY, entry_rows)
+    # In key order: the band keys are random, and sorted inserts touch each B-tree page once.
+    band_rows.sort()
     db.conn.executemany("INSERT OR IGNORE INTO entry_bands (band, entry_id) VALUES (?, ?)", band_rows)
     return story_ids
 
@@ -328,9 +331,9 @@ def digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
-def _index_bands(db: Database, entry_id: int, fp: dedupe.Fingerprint) -> None:
+def _index_bands(db: Database, entry_id: int, fp: dedupe.Fingerprint | None) -> None:
     db.execute("DELETE FROM entry_bands WHERE entry_id = ?", [entry_id])
-    if fp.band_keys:
+    if fp is not None and fp.band_keys:
         db.conn.executemany(
             "INSERT OR IGNORE INTO entry_bands (band, entry_id) VALUES (?, ?)",
             [(band, entry_id) for band in fp.band_keys],
