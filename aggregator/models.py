@@ -22,12 +22,18 @@ class FeedConfig:
     name: str
     region: str
     country: str
-    language: str
+    language: str  # the default: entries whose text cannot tell are in this language
     site: str | None = None
     enabled: bool = True
     affiliation: str | None = None
     subdivision: tuple[str, ...] = ()
     notes: str | None = None
+    languages: tuple[str, ...] = ()  # every language its entries may be in, `language` first
+
+    def __post_init__(self) -> None:
+        if not self.languages or self.languages[0] != self.language:
+            rest = tuple(tag for tag in self.languages if tag != self.language)
+            object.__setattr__(self, "languages", (self.language, *rest))
 
 
 @dataclass(frozen=True)
