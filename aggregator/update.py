@@ -18,7 +18,7 @@ from .store import Store
 
 log = logging.getLogger("aggregator.update")
 
-Parse = Callable[[bytes, Mapping[str, str], str, str, dt.datetime], PreparedFeed]
+Parse = Callable[[bytes, Mapping[str, str], str, tuple[str, ...], dt.datetime], PreparedFeed]
 
 
 @dataclass(frozen=True)
