@@ -138,6 +138,7 @@ def _add_entry(fg: FeedGenerator, story: Story, config: Config, used_ids: set[st
         if other.link and other.link not in seen_links:
             seen_links.add(other.link)
             links.append({"rel": "related", "type": "text/html", "href": other.link, "title": xml_safe(other.feed_name)})
+    links += translation_links(story)
     fe.aggregator.links = links
 
     categories: list[dict[str, str]] = []
@@ -171,6 +172,16 @@ def _add_entry(fg: FeedGenerator, story: Story, config: Config, used_ids: set[st
         "self": primary.feed_url,
         "updated": _atom_time(primary.feed_updated or primary.updated),
     }
+
+
+def translation_links(story: Story) -> list[dict[str, str]]:
+    """`link rel="alternate" hreflang` to the story in each other language (one per language: Atom
+    allows one alternate per type and hreflang)."""
+    out: dict[str, dict[str, str]] = {}
+    for t in story.translations:
+        if t.url and t.language not in out and t.language != story.primary.language:
+            out[t.language] = {"rel": "alternate", "type": "text/html", "hreflang": t.language, "href": t.url}
+    return list(out.values())
 
 
 def story_content_html(story: Story) -> str:

@@ -149,6 +149,7 @@ class ParsedEntry:
     published: dt.datetime | None  # aware, UTC
     updated: dt.datetime | None  # aware, UTC
     language: str | None = None
+    alternates: tuple[tuple[str, str], ...] = ()  # (hreflang, URL) of its other-language versions
 
 
 @dataclass(frozen=True)
@@ -203,6 +204,17 @@ class Copy:
 
 
 @dataclass(frozen=True)
+class Translation:
+    """Another story that is this one in another language, and why they are linked."""
+
+    story_id: int
+    language: str  # the other story's (its primary copy's)
+    url: str | None  # the other story's primary link
+    rule: str  # hreflang | links to | same original | editor (aggregator.translations)
+    evidence: str  # the URL that made the link, or who linked them by hand
+
+
+@dataclass(frozen=True)
 class Story:
     """What readers see once: the earliest copy, crediting every other copy."""
 
@@ -212,6 +224,7 @@ class Story:
     copies: tuple[Copy, ...]  # earliest first; copies[0] is the primary
     atom_id: str = ""  # fixed when the story is first stored: its first copy's id, if that is an IRI
     picks: tuple[Pick, ...] = ()  # editors' picks, oldest first
+    translations: tuple[Translation, ...] = ()  # the same story in other languages, by language
 
     @property
     def primary(self) -> Copy:

@@ -217,6 +217,13 @@ def _m0006_search(db: sqlite_utils.Database) -> None:
     create_index(db)
 
 
+def _m0008_translations(db: sqlite_utils.Database) -> None:
+    """What each copy points at, and the translation links between stories (store/translations.py)."""
+    from .translations import create_tables
+
+    create_tables(db)
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("0001_initial", _m0001_initial),
     ("0002_source_feed_id", _m0002_source_feed_id),
@@ -228,6 +235,8 @@ MIGRATIONS += [
     ("0005_users", _m0005_users),
     ("0006_search", _m0006_search),
 ]
+# Translations (issue 13); 0007 is kept for recording how an entry's language was found.
+MIGRATIONS += [("0008_translations", _m0008_translations)]
 
 
 def _applied(db: Database, path: Path) -> set[str]:

@@ -179,6 +179,9 @@ def load_stories(db: Database, ids: list[int]) -> list[Story]:
             copies[r["story_id"]].append(_copy_from_row(r))
         for r in db.query(f"SELECT * FROM picks WHERE story_id IN ({marks}) ORDER BY picked_at, section", chunk):
             picks[r["story_id"]].append(_pick_from_row(r))
+    from .translations import translations_of
+
+    linked = translations_of(db, ids, ACTIVE_FEED)
     result = []
     for story_id in ids:
         row = story_rows.get(story_id)
@@ -192,6 +195,7 @@ def load_stories(db: Database, ids: list[int]) -> list[Story]:
                 copies=tuple(owners_first(copies[story_id])),
                 atom_id=f"urn:aggregator:story:{story_id}" if row["contested"] else row["atom_id"],
                 picks=tuple(picks[story_id]),
+                translations=tuple(linked[story_id]),
             )
         )
     return result
@@ -474,6 +478,12 @@ def prune(
     return len(old)
 
 
+def translation_signature(db: Database) -> Any:
+    from .translations import signature
+
+    return signature(db)
+
+
 def content_signature(db: Database) -> str:
     """A digest of everything the published outputs are made of (stories, copies, picks and the
     feeds' names and ids): equal digests mean equal outputs for the same config."""
@@ -486,6 +496,7 @@ def content_signature(db: Database) -> str:
             " || in_config || coalesce(feed_id, '') || coalesce(feed_link, '') || coalesce(last_changed, ''), '|')"
             " FROM (SELECT * FROM feeds ORDER BY url)"
         ).fetchone(),
+        translation_signature(db),
     ]
     return hashlib.sha256(json.dumps(parts, default=str).encode("utf-8")).hexdigest()
 
