@@ -120,6 +120,8 @@ def test_translations_are_linked_published_explained_and_an_unlink_sticks(tmp_pa
     assert result.code == 0, result.err
     public = tmp_path / "public"
     validate_atom(public / "feed.atom")
+    index = (public / "index.html").read_text(encoding="utf-8")
+    assert f'hreflang="ur" dir="auto" rel="noopener">اردو</a>' in index and ">हिन्दी</a>" in index
     assert _alternates(public) == {
         EN_URL: {"ur": UR_URL, "hi": HI_URL},
         UR_URL: {"en-IN": EN_URL},
@@ -141,13 +143,25 @@ def test_translations_are_linked_published_explained_and_an_unlink_sticks(tmp_pa
     undone = run_cli("translation", "-c", config, "unlink", f"s{english_story}", f"s{urdu_story}")
     assert undone.code == 0, undone.err
     assert _alternates(public)[EN_URL] == {"hi": HI_URL}
-    # The Urdu party posts the statement again (a new article, the same link in its text): the
-    # editor's unlink holds against the rule.
+    # The Urdu party posts the statement again (a new article, the same link in its text), and a
+    # mirror of its site republishes the first one (a copy that joins the Urdu story and points at
+    # the English article once more): the editor's unlink holds against the rule.
+    feeds = _setup(tmp_path, feed_server)  # the same config, to which the mirror is added
     again = f'<p>{SAMPLES["ur"][0]}</p><p><a href="{EN_URL}">English</a></p>'
     feed_server.add("/ur.xml", _rss([(UR_URL + "-2", "دوبارہ", again, "Tue, 03 Feb 2026 10:00:00 GMT"),
                                      (UR_URL, "مشترکہ بیان", again, "Mon, 02 Feb 2026 10:00:00 GMT")]),
                     content_type="application/rss+xml")  # fmt: skip
+    mirror_html = f'<p>{SAMPLES["ur"][1]}</p><p>انگریزی میں: <a href="{EN_URL}">English</a></p>'
+    mirror = feed_server.add("/mirror.xml", _rss([(UR_URL, "مشترکہ بیان", mirror_html, "Mon, 02 Feb 2026 11:00:00 GMT")]),
+                             content_type="application/rss+xml")  # fmt: skip
+    from ruamel.yaml import YAML
+
+    data = YAML().load(feeds.read_text(encoding="utf-8"))
+    data["feeds"].append(feed_entry(mirror, "SMP mirror", region="asia", country="PK", language="ur"))
+    with feeds.open("w", encoding="utf-8") as out:
+        YAML().dump(data, out)
     assert run_cli("fetch", "-c", config, "--all").code == 0
+    assert "2 copies" in run_cli("story", "-c", config, f"s{urdu_story}").out
     after = _alternates(public)
     assert after[EN_URL].get("ur") == UR_URL + "-2" and after[UR_URL] == {}
 
@@ -159,3 +173,45 @@ def test_translations_are_linked_published_explained_and_an_unlink_sticks(tmp_pa
     assert f"translation s{hindi_story} (hi): linked by cli" in shown.out
     refused = run_cli("translation", "-c", config, "unlink", f"s{urdu_story}", f"s{english_story}")
     assert refused.code == 2 and "are not linked as translations" in refused.err
+
+
+def test_the_story_page_links_and_unlinks_for_editors_only(tmp_path: Path) -> None:
+    import re
+
+    from aggregator.models import StoryQuery
+    from aggregator.store import Store
+    from aggregator.web import create_app
+    from websetup import EDITOR, PASSWORD, build_site
+
+    with FeedServer() as server:
+        config = build_site(tmp_path, server)
+    with Store.open(config.database) as store:
+        client = create_app(config, store).test_client()
+        first, second = store.stories(StoryQuery(limit=2)).stories
+
+        def token() -> str:
+            found = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").get_data(as_text=True))
+            assert found
+            return found.group(1)
+
+        data = {"story": first.id, "other": f"s{second.id}"}
+        for url in ("/desk/translation/link", "/desk/translation/unlink"):
+            assert client.post(url, data=data).status_code == 400  # no CSRF token
+            assert client.post(url, data={**data, "csrf_token": token()}).status_code == 403  # no session
+        client.post("/login", data={"name": EDITOR, "password": PASSWORD, "csrf_token": token()})
+        assert client.post("/desk/translation/link", data={**data, "csrf_token": "forged"}).status_code == 400
+        store_story = store.story(first.id)
+        assert store_story is not None and store_story.translations == ()
+
+        page = client.get(f"/story/{first.id}").get_data(as_text=True)
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page)
+        assert csrf and 'action="/desk/translation/link"' in page
+        assert client.post("/desk/translation/link", data={**data, "csrf_token": csrf.group(1)}).status_code == 303
+        linked = store.story(first.id)
+        assert linked is not None and [t.story_id for t in linked.translations] == [second.id]
+        assert [a.action for a in store.editor_actions(first.id)][:1] == ["translation link"]
+        page = client.get(f"/story/{first.id}").get_data(as_text=True)
+        assert "Also in:" in page and f'href="/story/{second.id}"' in page
+        assert client.post("/desk/translation/unlink", data={**data, "csrf_token": csrf.group(1)}).status_code == 303
+        unlinked = store.story(first.id)
+        assert unlinked is not None and unlinked.translations == ()

@@ -10,7 +10,7 @@ from flask import Flask, render_template
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from ..locales import country_name
+from ..locales import country_name, language_autonym
 from ..models import Config
 from ..store import Store
 from . import api, auth, desk, files, http, readers
@@ -40,7 +40,8 @@ def create_app(config: Config, store: Store, behind_proxy: bool = False, limiter
     app.jinja_env.autoescape = True  # every template, whatever its name
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
-    app.jinja_env.globals.update(config=config, country_name=country_name, display_language=display_language)
+    app.jinja_env.globals.update(config=config, country_name=country_name, display_language=display_language,
+                                  language_autonym=language_autonym)
     app.jinja_env.filters.update(snippet=plain_snippet, safe_url=safe_url)
     http.install(app)
     auth.install(app, store)
