@@ -127,7 +127,12 @@ def test_translations_are_linked_published_explained_and_an_unlink_sticks(tmp_pa
         UR_URL: {"en-IN": EN_URL},
         HI_URL: {"en-IN": EN_URL},
     }
-    items = {i["url"]: i for i in json.loads((public / "feed.json").read_text(encoding="utf-8"))["items"]}
+    import jsonschema
+
+    document = json.loads((public / "feed.json").read_text(encoding="utf-8"))
+    schema = json.loads((Path(__file__).parent / "data" / "jsonfeed-1.1.schema.json").read_text(encoding="utf-8"))
+    jsonschema.validate(document, schema)
+    items = {i["url"]: i for i in document["items"]}
     assert [(t["language"], t["url"]) for t in items[EN_URL]["_aggregator"]["translations"]] == [
         ("hi", HI_URL), ("ur", UR_URL),
     ]

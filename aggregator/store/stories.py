@@ -454,6 +454,11 @@ def prune(
         in_stories = f"(SELECT id FROM entries WHERE story_id IN ({placeholders}))"
         db.execute(f"DELETE FROM entry_bands WHERE entry_id IN {in_stories}", chunk)
         db.execute(f"DELETE FROM split_entries WHERE entry_id IN {in_stories}", chunk)
+        db.execute(f"DELETE FROM entry_links WHERE entry_id IN {in_stories}", chunk)
+        # A pruned story's id may be given again: its translation links (and unlinks) go with it.
+        db.execute(
+            f"DELETE FROM translations WHERE story_a IN ({placeholders}) OR story_b IN ({placeholders})", [*chunk, *chunk]
+        )
         db.execute(f"DELETE FROM entries WHERE story_id IN ({placeholders})", chunk)
         db.execute(f"DELETE FROM stories WHERE id IN ({placeholders})", chunk)
     if band_days is not None:
