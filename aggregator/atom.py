@@ -152,6 +152,7 @@ def _add_entry(fg: FeedGenerator, story: Story, config: Config, used_ids: set[st
         if enclosure.length:
             link["length"] = str(enclosure.length)
         links.append(link)
+    links += translation_links(story)
     fe.aggregator.links = links
 
     categories: list[dict[str, str]] = []
@@ -229,6 +230,14 @@ def story_enclosures(story: Story) -> tuple[Enclosure, ...]:
 
 def story_image(story: Story) -> str | None:
     return next((c.image for c in story.copies if c.image), None)
+def translation_links(story: Story) -> list[dict[str, str]]:
+    """`link rel="alternate" hreflang` to the story in each other language (one per language: Atom
+    allows one alternate per type and hreflang)."""
+    out: dict[str, dict[str, str]] = {}
+    for t in story.translations:
+        if t.url and t.language not in out and t.language != story.primary.language:
+            out[t.language] = {"rel": "alternate", "type": "text/html", "hreflang": t.language, "href": t.url}
+    return list(out.values())
 
 
 def story_content_html(story: Story) -> str:

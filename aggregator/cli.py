@@ -243,12 +243,15 @@ def cmd_story(args: argparse.Namespace) -> int:
         story_id = _find_story(store, args.story)
         explanations = store.explain_story(story_id)
         picks = store.story_picks(story_id)
+        story = store.story(story_id)
     if not explanations:
         raise UsageError(f"no story s{story_id}")
+    linked = story.translations if story is not None else ()
     if args.json:
         print(json.dumps(
             {"story": story_id, "name": f"s{story_id}", "picked": bool(picks),
              "picks": [dataclasses.asdict(p) for p in picks],
+             "translations": [dataclasses.asdict(t) for t in linked],
              "copies": [{"name": f"c{e.copy_id}", **dataclasses.asdict(e)} for e in explanations]},
             default=_json_default, ensure_ascii=False, indent=2,
         ))  # fmt: skip
@@ -274,6 +277,33 @@ def cmd_story(args: argparse.Namespace) -> int:
         print(f"      {e.title}")
         if e.link:
             print(f"      {e.link}")
+    for t in linked:
+        why = f"linked by rule {t.rule!r}: {t.evidence}" if t.rule != "editor" else t.evidence
+        print(f"  translation s{t.story_id} ({t.language}): {why}")
+        if t.url:
+            print(f"      {t.url}")
+    return EXIT_OK
+
+
+def cmd_translation(args: argparse.Namespace) -> int:
+    config = _load(args)
+    with CycleLock(config.database), Store.open(config.database) as store:
+        a, b = _find_story(store, args.a), _find_story(store, args.b)
+        if a == b:
+            raise UsageError(f"s{a} and s{b} are one story")
+        for story_id in (a, b):
+            if store.story(story_id) is None:
+                raise UsageError(f"no story s{story_id}")
+        if args.action == "link":
+            store.link_translations(a, b, args.editor)
+        elif not store.unlink_translations(a, b, args.editor):
+            raise UsageError(f"s{a} and s{b} are not linked as translations (they will not be linked automatically)")
+        _republish(config, store)
+    if not args.quiet:
+        if args.action == "link":
+            print(f"s{a} and s{b} are linked as translations by {args.editor}")
+        else:
+            print(f"s{a} and s{b} are no longer linked as translations; they will not be linked again automatically")
     return EXIT_OK
 
 
@@ -545,6 +575,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("copy_id", metavar="COPY", help="the copy's number (c34), as `aggregator story` shows it")
     p.add_argument("--undo", action="store_true", help="put a split-out copy back into its story")
     p.set_defaults(func=cmd_unmerge)
+
+    p = _command(sub, "translation", [common], "link two stories as translations of each other, or unlink them",
+                 "An unlink sticks: the automatic rules never link the two stories again (link undoes it).")
+    p.add_argument("action", choices=["link", "unlink"])
+    p.add_argument("a", metavar="A", help="a story number (s12), or the URL of one of its articles")
+    p.add_argument("b", metavar="B", help="the other story")
+    p.add_argument("--editor", default="cli", help="who links them (default: cli)")
+    p.set_defaults(func=cmd_translation)
 
     p = _command(sub, "demo", [no_config], "run a full cycle on bundled sample feeds (no internet)",
                  "Writes a config, a database and public/ into --dir, which must be new, empty or an earlier\n"

@@ -478,11 +478,8 @@ def _check_feeds(check: _Checker, feeds_data: Any, regions: dict[str, str]) -> l
             country = country.upper()
             if not (is_country_code(country) if check.registries else _COUNTRY_SHAPE.match(country)):
                 check.problem(f"{label}.country", f"{country!r} is not an ISO 3166-1 alpha-2 code such as GB")
-        language = check.text(f"{label}.language", item.get("language"), required=True)
-        if language is not None and not (
-            is_language_tag(language) if check.registries else _LANGUAGE_SHAPE.match(language)
-        ):
-            check.problem(f"{label}.language", f"{language!r} is not a BCP 47 language tag such as en or en-GB")
+        languages = _languages(check, f"{label}.language", item.get("language"))
+        language = languages[0] if languages else None
         enabled = item.get("enabled", True)
         if not isinstance(enabled, bool):
             check.problem(f"{label}.enabled", "must be true or false")
@@ -516,6 +513,7 @@ def _check_feeds(check: _Checker, feeds_data: Any, regions: dict[str, str]) -> l
                 region=region,
                 country=country,
                 language=language,
+                languages=languages,
                 site=site,
                 enabled=enabled,
                 affiliation=check.text(f"{label}.affiliation", item.get("affiliation")),
@@ -525,3 +523,25 @@ def _check_feeds(check: _Checker, feeds_data: Any, regions: dict[str, str]) -> l
             )
         )
     return feeds
+
+
+def _languages(check: _Checker, field: str, value: Any) -> tuple[str, ...]:
+    """A feed's `language`: one tag, or a list of the tags its entries may be in (the first is the
+    default); () after recording a problem."""
+    raw = value if isinstance(value, list) else [value]
+    if isinstance(value, list) and not value:
+        check.problem(field, "is required: a language tag such as en, or a list such as [si, ta, en]")
+        return ()
+    tags: list[str] = []
+    for one in raw:
+        tag = check.text(field, one, required=True)
+        if tag is None:
+            return ()
+        if not (is_language_tag(tag) if check.registries else _LANGUAGE_SHAPE.match(tag)):
+            check.problem(field, f"{tag!r} is not a BCP 47 language tag such as en or en-GB")
+            return ()
+        if tag in tags:
+            check.problem(field, f"{tag!r} is listed twice")
+            return ()
+        tags.append(tag)
+    return tuple(tags)

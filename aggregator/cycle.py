@@ -203,7 +203,7 @@ async def _read_in_pool(
         return ReadBody(digest=digest)
     try:
         prepared: PreparedFeed = await parser.parse(
-            result.body, result.headers, result.final_url or result.url, feed.language, now
+            result.body, result.headers, result.final_url or result.url, feed.languages, now
         )
     except Exception as exc:  # a bug must cost one feed, never the cycle
         return failed_read(feed, digest, exc)

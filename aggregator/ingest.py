@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import html
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from . import dedupe, polling
+from . import dedupe, langdetect, polling
 from .models import (
     Config,
     FeedConfig,
@@ -39,7 +40,7 @@ class PreparedEntry:
     """A parsed entry with what identity and dedupe need, computed once, outside the database."""
 
     entry: ParsedEntry
-    language: str  # the copy's language: the entry's own, else the feed's configured one
+    language: str  # the copy's language: choose_language's
     fingerprint: dedupe.Fingerprint
     change_hash: str  # over what a reader sees: a different hash is an edit
 
@@ -73,6 +74,17 @@ def copy_language(feed_language: str, parsed: ParsedFeed, entry: ParsedEntry) ->
     return feed_language
 
 
+def choose_language(languages: Sequence[str], parsed: ParsedFeed, entry: ParsedEntry) -> langdetect.LanguageChoice:
+    """The copy's language: the entry's own declaration (an xml:lang that differs from the
+    channel's: a CMS that tags each post) wins; else, for a feed with several plausible languages,
+    the one its title and text are written in; else the feed's default (languages[0])."""
+    declared = copy_language(languages[0], parsed, entry)
+    if declared != languages[0] or len(languages) < 2:
+        return langdetect.LanguageChoice(declared, "declared" if declared != languages[0] else "configured")
+    text = f"{html.unescape(entry.title)} {dedupe.text_of(entry.content_html or entry.summary_html)}"
+    return langdetect.detect(text, languages)
+
+
 def change_hash(entry: ParsedEntry) -> str:
     # Only what a reader sees: dates and ids move on some feeds without the story changing.
     seen: list[object] = [entry.title, entry.content_html, entry.summary_html, entry.link, entry.author,
@@ -84,23 +96,26 @@ def change_hash(entry: ParsedEntry) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
-def prepare_feed(parsed: ParsedFeed, feed_language: str, now: dt.datetime) -> PreparedFeed:
+def prepare_feed(parsed: ParsedFeed, languages: str | Sequence[str], now: dt.datetime) -> PreparedFeed:
+    """`languages`: the feed's configured language, or all it may be in (its default first)."""
+    plausible = (languages,) if isinstance(languages, str) else tuple(languages)
     entries = []
     for entry in parsed.entries:
-        language = copy_language(feed_language, parsed, entry)
+        language = choose_language(plausible, parsed, entry).language
         fp = dedupe.fingerprint(entry.title, entry.content_html, entry.link, language, entry.published or now)
         entries.append(PreparedEntry(entry, language, fp, change_hash(entry)))
     return PreparedFeed(parsed, tuple(entries))
 
 
 def parse_and_prepare(
-    body: bytes, headers: Mapping[str, str], url: str, feed_language: str, now: dt.datetime, **limits: int
-) -> PreparedFeed:
+    body: bytes, headers: Mapping[str, str], url: str, languages: str | Sequence[str], now: dt.datetime,
+    **limits: int,
+) -> PreparedFeed:  # fmt: skip
     """The parse workers' job: parse_feed (with its `limits`: max_entries, max_entry_html), then
     prepare_feed. Raises ParseError."""
     from .parse import parse_feed
 
-    return prepare_feed(parse_feed(body, headers, url, **limits), feed_language, now)
+    return prepare_feed(parse_feed(body, headers, url, **limits), languages, now)
 
 
 # --------------------------------------------------------------------------- what storage tells us

@@ -107,6 +107,10 @@ def _item(story: Story, item_id: str, config: Config) -> dict[str, Any]:
         "sources": _sources(story.copies),
         "copies": [_copy(c) for c in story.copies],
     }
+    if story.translations:
+        item[EXTENSION]["translations"] = [
+            {"language": t.language, "url": t.url, "id": t.story_id} for t in story.translations if t.url
+        ]
     return item
 
 

@@ -49,3 +49,20 @@ def country_name(code: str) -> str:
     if country is None:
         return code
     return str(getattr(country, "common_name", None) or country.name)
+
+
+@functools.lru_cache(maxsize=512)
+def language_autonym(tag: str) -> str:
+    """A language's name in itself ("اردو" for ur, "हिन्दी" for hi), for "also in: …"; the English
+    name, or the tag itself, when the names (the language-data package) do not know it."""
+    try:
+        import langcodes
+
+        language = langcodes.Language.get(tag.split("-", 1)[0])
+        own = str(language.autonym())
+        if own and not own.lower().startswith("unknown"):
+            return own
+        english = str(language.display_name())
+    except (ImportError, LookupError, ValueError):
+        return tag
+    return tag if not english or english.lower().startswith("unknown") else english

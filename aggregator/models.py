@@ -22,13 +22,19 @@ class FeedConfig:
     name: str
     region: str
     country: str
-    language: str
+    language: str  # the default: entries whose text cannot tell are in this language
     site: str | None = None
     enabled: bool = True
     affiliation: str | None = None
     subdivision: tuple[str, ...] = ()
     notes: str | None = None
     full_text: bool = False  # fetch each new entry's article page and publish its main text
+    languages: tuple[str, ...] = ()  # every language its entries may be in, `language` first
+
+    def __post_init__(self) -> None:
+        if not self.languages or self.languages[0] != self.language:
+            rest = tuple(tag for tag in self.languages if tag != self.language)
+            object.__setattr__(self, "languages", (self.language, *rest))
 
 
 @dataclass(frozen=True)
@@ -174,6 +180,7 @@ class ParsedEntry:
     language: str | None = None
     enclosures: tuple[Enclosure, ...] = ()  # at most parse.MAX_ENCLOSURES, first given first
     image: str | None = None  # the entry's picture: media:thumbnail, media:content image, or its first <img>
+    alternates: tuple[tuple[str, str], ...] = ()  # (hreflang, URL) of its other-language versions
 
 
 @dataclass(frozen=True)
@@ -231,6 +238,17 @@ class Copy:
 
 
 @dataclass(frozen=True)
+class Translation:
+    """Another story that is this one in another language, and why they are linked."""
+
+    story_id: int
+    language: str  # the other story's (its primary copy's)
+    url: str | None  # the other story's primary link
+    rule: str  # hreflang | links to | same original | editor (aggregator.translations)
+    evidence: str  # the URL that made the link, or who linked them by hand
+
+
+@dataclass(frozen=True)
 class Story:
     """What readers see once: the earliest copy, crediting every other copy."""
 
@@ -240,6 +258,7 @@ class Story:
     copies: tuple[Copy, ...]  # earliest first; copies[0] is the primary
     atom_id: str = ""  # fixed when the story is first stored: its first copy's id, if that is an IRI
     picks: tuple[Pick, ...] = ()  # editors' picks, oldest first
+    translations: tuple[Translation, ...] = ()  # the same story in other languages, by language
 
     @property
     def primary(self) -> Copy:

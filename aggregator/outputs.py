@@ -15,6 +15,7 @@ from urllib.parse import urljoin
 
 from . import __version__, archive, feedset
 from .feedset import FeedDoc
+from .locales import language_autonym
 from .models import Config, Story, StoryPage, StoryQuery
 from .opml import feeds_opml, sources_opml
 from .sanitize import clean_text
@@ -235,6 +236,7 @@ def render_index(
         config=config,
         regions=[(slug, label, stories_by_region.get(slug, [])) for slug, label in config.regions.items()],
         snippet=_plain_snippet,
+        language_autonym=language_autonym,
         newest=newest,
         version=__version__,
         feeds=feeds,

@@ -572,7 +572,19 @@ def _pick_content(entry: Mapping[str, Any]) -> Mapping[str, Any] | None:
     return contents[0]
 
 
-def _entry_link(entry: Mapping[str, Any], base: str) -> str | None:
+def _entry_link(entry: Mapping[str, Any], base: str, language: str | None = None) -> str | None:
+    alternates = [
+        link for link in entry.get("links") or ()
+        if isinstance(link, Mapping) and link.get("rel", "alternate") == "alternate" and link.get("href")
+    ]  # fmt: skip
+    if any(link.get("hreflang") for link in alternates):
+        # Other-language versions (hreflang) are not the article: feedparser keeps the last alternate.
+        own = [link for link in alternates if not link.get("hreflang")]
+        own += [link for link in alternates if language and str(link.get("hreflang")).lower() == language.lower()]
+        for link in own:
+            found = safe_url(link.get("href"), base)
+            if found:
+                return found
     found = safe_url(entry.get("link"), base)
     if found:
         return found
@@ -582,6 +594,18 @@ def _entry_link(entry: Mapping[str, Any], base: str) -> str | None:
             if found:
                 return found
     return None
+
+
+def _alternates(entry: Mapping[str, Any], base: str, own_link: str | None) -> tuple[tuple[str, str], ...]:
+    """The entry's other-language versions: `link rel="alternate" hreflang` as (language, URL)."""
+    found: dict[str, str] = {}
+    for link in entry.get("links") or ():
+        if isinstance(link, Mapping) and link.get("rel", "alternate") == "alternate" and link.get("hreflang"):
+            href = safe_url(link.get("href"), base)
+            language = clean_text(str(link.get("hreflang")), max_chars=35)
+            if href and language and href not in found and href != own_link:
+                found[href] = language
+    return tuple((language, href) for href, language in list(found.items())[:20])
 
 
 def _categories(entry: Mapping[str, Any]) -> tuple[str, ...]:
@@ -622,8 +646,10 @@ def _identity(entry: Mapping[str, Any], link: str | None, title: str, content_ht
 
 def _build_entry(entry: Mapping[str, Any], base: str, feed_language: str | None,
                  max_html: int = MAX_ENTRY_HTML_CHARS) -> ParsedEntry:  # fmt: skip
-    link = _entry_link(entry, base)
     content_detail = _pick_content(entry)
+    details = [content_detail, entry.get("title_detail"), entry.get("summary_detail")]
+    language = _language(*(d.get("language") for d in details if isinstance(d, Mapping)), feed_language)
+    link = _entry_link(entry, base, language)
     summary_html = _detail_html(entry.get("summary_detail"), base, max_html)
     content_html = _detail_html(content_detail, base, max_html) if content_detail else summary_html
     title = clean_text(entry.get("title"))
@@ -631,8 +657,6 @@ def _build_entry(entry: Mapping[str, Any], base: str, feed_language: str | None,
         title = _text_snippet(content_html or summary_html) or "(untitled)"
     key, key_source, original_id = _identity(entry, link, title, content_html)
     author = clean_text(entry.get("author"), max_chars=MAX_AUTHOR_CHARS) or None
-    details = [content_detail, entry.get("title_detail"), entry.get("summary_detail")]
-    language = _language(*(d.get("language") for d in details if isinstance(d, Mapping)), feed_language)
     # dict.get, not entry.get: FeedParserDict would answer "updated_parsed" with the published
     # date (a deprecated fallback), making every entry look edited at publication.
     updated_raw = dict.get(entry, "updated_parsed") if isinstance(entry, dict) else None
@@ -653,6 +677,7 @@ def _build_entry(entry: Mapping[str, Any], base: str, feed_language: str | None,
         language=language,
         enclosures=entry_enclosures(entry, base),
         image=entry_image(entry, base, content_html or summary_html),
+        alternates=_alternates(entry, base, link),
     )
 
 

@@ -18,7 +18,7 @@ from .store import Store
 
 log = logging.getLogger("aggregator.update")
 
-Parse = Callable[[bytes, Mapping[str, str], str, str, dt.datetime], PreparedFeed]
+Parse = Callable[[bytes, Mapping[str, str], str, tuple[str, ...], dt.datetime], PreparedFeed]
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ def read_body(
     if not needed or result.body is None:
         return ReadBody(digest=digest)
     try:
-        prepared = parse(result.body, result.headers, result.final_url or result.url, feed.language, now)
+        prepared = parse(result.body, result.headers, result.final_url or result.url, feed.languages, now)
     except Exception as exc:  # a bug must cost one feed, never the cycle
         return failed_read(feed, digest, exc)
     return ReadBody(digest=digest, prepared=prepared)

@@ -53,6 +53,9 @@ def test_a_database_from_the_first_schema_is_migrated_and_keeps_its_data(tmp_pat
         for column in ("full_text_html", "full_text_status", "full_text_fetched_at", "full_text_error",
                        "full_text_attempts"):  # fmt: skip
             conn.execute(f"ALTER TABLE entries DROP COLUMN {column}")
+        # (undo 0008)
+        conn.execute("DROP TABLE entry_links")
+        conn.execute("DROP TABLE translations")
         # (undo 0006 and 0005)
         for trigger in ("entries_search_insert", "entries_search_update", "entries_search_delete"):
             conn.execute(f"DROP TRIGGER {trigger}")

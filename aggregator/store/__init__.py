@@ -32,7 +32,7 @@ from ..models import (
     StoryQuery,
 )
 from ..times import utcnow
-from . import archive, content_version, cycles, entries, feeds, fulltext, picks, schema, stories, users, websub
+from . import archive, content_version, cycles, entries, feeds, fulltext, picks, schema, stories, translations, users, websub
 from .connection import Connections, Database, StoreError
 from .entries import UpdateCounts
 from .users import EditorAction, User
@@ -127,7 +127,11 @@ class Store:
         """Write one feed's planned update (its fetch state and entries) in one transaction."""
         with self._connections.transaction() as db:
             feeds.write_state(db, plan.state)
-            return entries.apply_entries(db, plan, matcher)
+            first_new = int(db.execute("SELECT coalesce(max(id), 0) FROM entries").fetchone()[0]) + 1
+            counts = entries.apply_entries(db, plan, matcher)
+            # Cheap and O(new entries): only rows sharing a URL with them are read.
+            translations.record_and_link(db, first_new, plan.inserts, plan.now)
+            return counts
 
     # ------------------------------------------------------------------ full text (full_text feeds)
     def sync_full_text_feeds(self, feed_urls: Sequence[str], now: dt.datetime) -> None:
@@ -266,6 +270,23 @@ class Store:
 
     def last_finished_cycle(self) -> CycleRecord | None:
         return cycles.last_finished_cycle(self.db)
+
+    # ------------------------------------------------------------------ translations (issue 13)
+    def link_translations(self, a: int, b: int, editor: str, now: dt.datetime | None = None) -> None:
+        """An editor links two stories as translations (logged in editor_actions)."""
+        now = now or utcnow()
+        with self._connections.transaction() as db:
+            translations.link_by_editor(db, a, b, editor, now)
+            picks.log_action(db, now, editor, "translation link", a, detail=f"story {b}")
+
+    def unlink_translations(self, a: int, b: int, editor: str, now: dt.datetime | None = None) -> bool:
+        """An editor says two stories are not translations: automatic linking never links them
+        again. False when they were not linked."""
+        now = now or utcnow()
+        with self._connections.transaction() as db:
+            was = translations.unlink_by_editor(db, a, b, editor, now)
+            picks.log_action(db, now, editor, "translation unlink", a, detail=f"story {b}")
+            return was
 
     # ------------------------------------------------------------------ the web app (issue 12)
     def search_stories(self, query: StoryQuery, offset: int = 0) -> tuple[StoryPage, bool]:

@@ -237,6 +237,8 @@ def _m0011_search_speed(db: sqlite_utils.Database) -> None:
 
     create_key_index(db)
     create(db)
+
+
 def _m0009_full_text(db: sqlite_utils.Database) -> None:
     """Article pages' main text for full_text feeds, each fetch's outcome (store/fulltext.py)."""
     from .fulltext import create_tables
@@ -244,24 +246,27 @@ def _m0009_full_text(db: sqlite_utils.Database) -> None:
     create_tables(db)
 
 
+def _m0008_translations(db: sqlite_utils.Database) -> None:
+    """What each copy points at, and the translation links between stories (store/translations.py)."""
+    from .translations import create_tables
+
+    create_tables(db)
+
+
+# Applied in this order to a database that lacks them; each is independent of the ones after it.
+# (0007 was set aside for recording how an entry's language was found; it is not used.)
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("0001_initial", _m0001_initial),
     ("0002_source_feed_id", _m0002_source_feed_id),
     ("0003_picks_and_provenance", _m0003_picks_and_provenance),
     ("0004_websub_pending", _m0004_websub_pending),
-]
-# The web app's (issue 12): named 0005/0006 so that another migration (0004_...) can sit before them.
-MIGRATIONS += [
-    ("0005_users", _m0005_users),
+    ("0005_users", _m0005_users),  # the editors' desk (issue 12)
     ("0006_search", _m0006_search),
+    ("0008_translations", _m0008_translations),  # translations linked across languages (issue 13)
+    ("0009_full_text", _m0009_full_text),  # full text for excerpt-only feeds (issue 13)
+    ("0010_enclosures", _m0010_enclosures),  # enclosures and the entry's picture (issue 13)
+    ("0011_search_speed", _m0011_search_speed),  # the web app's caches and search speed (issue 12)
 ]
-# Feed-level polish (issue 13): enclosures and the entry's picture.
-MIGRATIONS += [("0010_enclosures", _m0010_enclosures)]
-# The web app's caches and search speed (issue 12).
-MIGRATIONS += [("0011_search_speed", _m0011_search_speed)]
-# Full text for excerpt-only feeds (issue 13): 0009, leaving 0007/0008 to the other branches.
-MIGRATIONS += [("0009_full_text", _m0009_full_text)]
-
 
 def _applied(db: Database, path: Path) -> set[str]:
     if SCHEMA_VERSION_TABLE not in db.table_names():

@@ -180,6 +180,9 @@ def load_stories(db: Database, ids: list[int]) -> list[Story]:
             copies[r["story_id"]].append(_copy_from_row(r))
         for r in db.query(f"SELECT * FROM picks WHERE story_id IN ({marks}) ORDER BY picked_at, section", chunk):
             picks[r["story_id"]].append(_pick_from_row(r))
+    from .translations import translations_of
+
+    linked = translations_of(db, ids, ACTIVE_FEED)
     result = []
     for story_id in ids:
         row = story_rows.get(story_id)
@@ -193,6 +196,7 @@ def load_stories(db: Database, ids: list[int]) -> list[Story]:
                 copies=tuple(owners_first(copies[story_id])),
                 atom_id=f"urn:aggregator:story:{story_id}" if row["contested"] else row["atom_id"],
                 picks=tuple(picks[story_id]),
+                translations=tuple(linked[story_id]),
             )
         )
     return result
@@ -454,6 +458,11 @@ def prune(
         in_stories = f"(SELECT id FROM entries WHERE story_id IN ({placeholders}))"
         db.execute(f"DELETE FROM entry_bands WHERE entry_id IN {in_stories}", chunk)
         db.execute(f"DELETE FROM split_entries WHERE entry_id IN {in_stories}", chunk)
+        db.execute(f"DELETE FROM entry_links WHERE entry_id IN {in_stories}", chunk)
+        # A pruned story's id may be given again: its translation links (and unlinks) go with it.
+        db.execute(
+            f"DELETE FROM translations WHERE story_a IN ({placeholders}) OR story_b IN ({placeholders})", [*chunk, *chunk]
+        )
         db.execute(f"DELETE FROM entries WHERE story_id IN ({placeholders})", chunk)
         db.execute(f"DELETE FROM stories WHERE id IN ({placeholders})", chunk)
     if band_days is not None:
@@ -478,6 +487,12 @@ def prune(
     return len(old)
 
 
+def translation_signature(db: Database) -> Any:
+    from .translations import signature
+
+    return signature(db)
+
+
 def content_signature(db: Database) -> str:
     """A digest of everything the published outputs are made of (stories, copies, picks and the
     feeds' names and ids): equal digests mean equal outputs for the same config."""
@@ -494,6 +509,7 @@ def content_signature(db: Database) -> str:
             " FROM (SELECT * FROM feeds ORDER BY url)"
         ).fetchone(),
         fulltext.signature_part(db),
+        translation_signature(db),
     ]
     return hashlib.sha256(json.dumps(parts, default=str).encode("utf-8")).hexdigest()
 

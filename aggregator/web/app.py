@@ -11,7 +11,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.local import LocalProxy
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from ..locales import country_name
+from ..locales import country_name, language_autonym
 from ..models import Config
 from ..store import Store
 from . import api, auth, desk, files, http, readers
@@ -50,7 +50,7 @@ def create_app(config: Config, store: Store, behind_proxy: bool = False, limiter
     # A proxy: the templates (and the macros they import, which see only globals) read the
     # config in use when they render, also after a reload.
     app.jinja_env.globals.update(config=LocalProxy(current_config), country_name=country_name,
-                                 display_language=display_language)  # fmt: skip
+                                 display_language=display_language, language_autonym=language_autonym)  # fmt: skip
     app.jinja_env.filters.update(snippet=plain_snippet, safe_url=safe_url, article_html=article_html)
     http.install(app)
     auth.install(app, store)

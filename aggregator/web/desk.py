@@ -171,3 +171,38 @@ def undo_unmerge() -> BaseResponse:
     return redirect(url_for("readers.story", story_id=story_id), code=303)
 
 
+def _other_story() -> int:
+    text = (request.form.get("other") or "").strip().lstrip("sS")
+    try:
+        return int(text)
+    except ValueError:
+        abort(400, description="Name the other story by its number (s12).")
+
+
+@bp.post("/desk/translation/link")
+@login_required
+def link_translation() -> BaseResponse:
+    user = current_user()
+    assert user is not None
+    story_id, other = _story_id(), _other_story()
+    st = store()
+    if story_id == other or st.story(story_id) is None or st.story(other) is None:
+        abort(404, description=f"Stories s{story_id} and s{other} cannot be linked.")
+    st.link_translations(story_id, other, user.name)
+    flash(f"Stories s{story_id} and s{other} are linked as translations. " + republish())
+    return _back(url_for("readers.story", story_id=story_id))
+
+
+@bp.post("/desk/translation/unlink")
+@login_required
+def unlink_translation() -> BaseResponse:
+    user = current_user()
+    assert user is not None
+    story_id, other = _story_id(), _other_story()
+    if store().unlink_translations(story_id, other, user.name):
+        flash(f"Stories s{story_id} and s{other} are no longer linked; they will not be linked again automatically. "
+              + republish())
+    else:
+        flash(f"Stories s{story_id} and s{other} were not linked; they will not be linked automatically.")
+    return _back(url_for("readers.story", story_id=story_id))
+
