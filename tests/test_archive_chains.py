@@ -23,6 +23,7 @@ from aggregator.websub import changed_feed_urls
 from conftest import ATOM_NS, FEED_DATA, feed_entry, run_cli, write_config
 from feedserver import FeedServer
 from readers import validate_atom
+from test_archives import archive_test_feeds
 
 BASE = "https://feeds.example.org/"
 FH = "{http://purl.org/syndication/history/1.0}"
@@ -37,14 +38,7 @@ FEEDS = {
 
 def _setup(tmp_path: Path, server: FeedServer) -> Path:
     feeds = [
-        feed_entry(server.add("/wp.xml", FEED_DATA / "wordpress_rss2.xml"), "Europe Party"),
-        feed_entry(server.add("/rdf.xml", FEED_DATA / "rss10_rdf.xml"), "Gauche RDF", country="FR", language="fr"),
-        feed_entry(server.add("/urdu.xml", FEED_DATA / "urdu_rtl.xml"), "Urdu Party", region="asia",
-                   country="PK", language="ur"),
-        feed_entry(server.add("/tamil.xml", FEED_DATA / "tamil.xml"), "Tamil Party", region="asia",
-                   country="LK", language="ta"),
-        feed_entry(server.add("/blogger.atom", FEED_DATA / "blogger_atom.xml", content_type="application/atom+xml"),
-                   "Blogger Party", region="africa", country="NG", language="en-NG"),
+        *archive_test_feeds(server),
         feed_entry(server.add("/podcast.xml", FEED_DATA / "podcast_rss.xml"), "Socialist Sounds"),
     ]  # fmt: skip
     return write_config(tmp_path, feeds, max_entries=2)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 from lxml import etree
 
@@ -22,8 +23,10 @@ BASE = "https://feeds.example.org/"
 FH = "{http://purl.org/syndication/history/1.0}"
 
 
-def _setup(tmp_path: Path, server: FeedServer) -> Path:
-    feeds = [
+def archive_test_feeds(server: FeedServer) -> list[dict[str, Any]]:
+    """Five parties in three regions and four languages, served by `server` (also used by
+    test_archive_chains.py)."""
+    return [
         feed_entry(server.add("/wp.xml", FEED_DATA / "wordpress_rss2.xml"), "Europe Party"),
         feed_entry(server.add("/rdf.xml", FEED_DATA / "rss10_rdf.xml"), "Gauche RDF", country="FR", language="fr"),
         feed_entry(server.add("/urdu.xml", FEED_DATA / "urdu_rtl.xml"), "Urdu Party", region="asia",
@@ -33,6 +36,10 @@ def _setup(tmp_path: Path, server: FeedServer) -> Path:
         feed_entry(server.add("/blogger.atom", FEED_DATA / "blogger_atom.xml", content_type="application/atom+xml"),
                    "Blogger Party", region="africa", country="NG", language="en-NG"),
     ]  # fmt: skip
+
+
+def _setup(tmp_path: Path, server: FeedServer) -> Path:
+    feeds = archive_test_feeds(server)
     return write_config(tmp_path, feeds, max_entries=3)
 
 
