@@ -26,6 +26,7 @@ from lxml import etree
 from aggregator.config import load_config
 from aggregator.lock import CycleLock
 from aggregator.models import Config, StoryQuery
+from aggregator.outputs import PICK_OUTPUTS, pick_paths
 from aggregator.store import Store
 from aggregator.web import create_app
 from aggregator.web.auth import LoginLimiter
@@ -61,8 +62,10 @@ def store(site: Config) -> Iterator[Store]:
 
 
 @pytest.fixture
-def app(site: Config, store: Store) -> Flask:
-    return create_app(site, store)
+def app(site: Config, store: Store) -> Iterator[Flask]:
+    made = create_app(site, store)
+    yield made
+    made.extensions["aggregator"]["publisher"].close()
 
 
 @pytest.fixture
@@ -79,6 +82,11 @@ def _token(client: FlaskClient, url: str = "/login") -> str:
 
 def _login(client: FlaskClient, name: str = EDITOR, password: str = PASSWORD, **kw: Any) -> Any:
     return client.post("/login", data={"name": name, "password": password, "csrf_token": _token(client)}, **kw)
+
+
+def _published(client: FlaskClient) -> None:
+    """Wait for the app's publisher thread to publish what the desk asked for."""
+    assert client.application.extensions["aggregator"]["publisher"].wait(20), "the desk's publish did not finish"
 
 
 def _story_ids(html: str) -> list[int]:
@@ -390,7 +398,10 @@ def test_an_editor_picks_with_a_note_and_the_picks_feeds_are_republished(client:
         time.sleep(1.1)  # pick times are whole seconds: make the order unambiguous
     picks = store.picks(SECTION)
     assert [(p.story_id, p.editor, p.section) for p in picks] == [(urdu.id, EDITOR, SECTION), (older.id, EDITOR, SECTION)]
-    assert "Published (" in client.get("/desk").get_data(as_text=True)  # the flash message, once
+    _published(client)
+    desk = client.get("/desk").get_data(as_text=True)
+    assert "The feeds are being republished." in desk  # the flash message, once
+    assert f"Feeds published at" in desk and f"picks/{SECTION}.atom" in desk  # the publisher's report
     on_disk = (site.output_dir / f"picks/{SECTION}.atom").read_bytes()
     entries = _entries(client.get(f"/picks/{SECTION}.atom").data)
     assert on_disk == client.get(f"/picks/{SECTION}.atom").data
@@ -407,6 +418,7 @@ def test_an_editor_picks_with_a_note_and_the_picks_feeds_are_republished(client:
     assert f"by {EDITOR}" in story_page and "Unpick" in story_page
     r = client.post("/desk/unpick", data={"story": urdu.id, "csrf_token": _token(client, "/desk"), "next": "/desk"})
     assert r.status_code == 303 and [p.story_id for p in store.picks(SECTION)] == [older.id]
+    _published(client)
     assert [e.findtext(f"{ATOM_NS}id") for e in _entries((site.output_dir / f"picks/{SECTION}.atom").read_bytes())] \
         == [older.atom_id]  # fmt: skip
     assert [a.action for a in store.editor_actions()] == ["unpick", "pick", "pick"]
@@ -415,14 +427,54 @@ def test_an_editor_picks_with_a_note_and_the_picks_feeds_are_republished(client:
     assert r.headers["Location"] == f"/story/{urdu.id}"
 
 
-def test_a_pick_while_a_cycle_runs_is_published_by_that_cycle(client: FlaskClient, store: Store, site: Config) -> None:
+def test_a_pick_while_a_cycle_runs_is_published_when_that_cycle_lets_go(client: FlaskClient, store: Store,
+                                                                         site: Config) -> None:  # fmt: skip
     story = store.stories(StoryQuery(limit=1)).stories[0]
     _login(client)
     before = (site.output_dir / "picks.atom").read_bytes()
-    with CycleLock(site.database):
+    lock = CycleLock(site.database)
+    lock.acquire()
+    try:
+        started = time.monotonic()
         r = client.post("/desk/pick", data={"story": story.id, "csrf_token": _token(client, "/")}, follow_redirects=True)
-    assert "A cycle is running: it publishes the feeds when it finishes." in r.get_data(as_text=True)
-    assert store.picks(SECTION) and (site.output_dir / "picks.atom").read_bytes() == before
+        assert time.monotonic() - started < 2  # the editor does not wait for the cycle
+        assert r.status_code == 200 and store.picks(SECTION)
+        time.sleep(1.0)  # the publisher has found the lock held (it retries every 0.5 s)
+        desk = client.get("/desk").get_data(as_text=True)
+        assert "a cycle is running, and the feeds are republished when it finishes" in desk
+        assert (site.output_dir / "picks.atom").read_bytes() == before  # nothing written under a cycle's lock
+    finally:
+        lock.release()
+    _published(client)
+    ids = [e.findtext(f"{ATOM_NS}id") for e in _entries((site.output_dir / "picks.atom").read_bytes())]
+    assert ids == [story.atom_id]  # published once the cycle let go, whether or not that cycle saw the pick
+
+
+def test_a_burst_of_picks_is_published_together(client: FlaskClient, store: Store, site: Config,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    published: list[tuple[object, object]] = []
+    publisher = client.application.extensions["aggregator"]["publisher"]
+    real = publisher._publish
+
+    def recording(only: frozenset[str] | None, paths: frozenset[str] | None) -> list[str]:
+        changed = real(only, paths)  # raises LockHeld while the lock is held
+        published.append((only, paths))
+        return changed
+
+    monkeypatch.setattr(publisher, "_publish", recording)
+    stories = store.stories(StoryQuery(limit=3)).stories
+    _login(client)
+    lock = CycleLock(site.database)
+    lock.acquire()  # hold the publisher back while the picks arrive
+    try:
+        for story in stories:
+            client.post("/desk/pick", data={"story": story.id, "csrf_token": _token(client, "/")})
+    finally:
+        lock.release()
+    _published(client)
+    ids = {e.findtext(f"{ATOM_NS}id") for e in _entries((site.output_dir / f"picks/{SECTION}.atom").read_bytes())}
+    assert ids == {s.atom_id for s in stories}
+    assert published == [(PICK_OUTPUTS, pick_paths(SECTION))]  # three picks, one publish
 
 
 def test_an_editor_splits_a_wrongly_merged_copy_and_undoes_it(client: FlaskClient, store: Store) -> None:
@@ -542,3 +594,42 @@ def test_aggregator_serve_runs_waitress_on_127_0_0_1(site: Config) -> None:
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_stopping_the_server_still_publishes_a_pick_saved_while_a_cycle_ran(site: Config, store: Store) -> None:
+    story = store.stories(StoryQuery(limit=1)).stories[0]
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "aggregator", "serve", "-c", str(site.path), "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    lock = CycleLock(site.database)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    page = http.get("/login").text
+                    break
+                except httpx.TransportError:
+                    assert proc.poll() is None and time.monotonic() < deadline
+                    time.sleep(0.2)
+            token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+            assert token
+            login = {"name": EDITOR, "password": PASSWORD, "csrf_token": token.group(1)}
+            assert http.post("/login", data=login).status_code == 303
+            token = re.search(r'name="csrf_token" value="([^"]+)"', http.get("/desk").text)
+            assert token
+            lock.acquire()  # a cycle runs: the server's publisher must wait for it
+            assert http.post("/desk/pick", data={"story": story.id, "csrf_token": token.group(1)}).status_code == 303
+        assert [p.story_id for p in store.picks(SECTION)] == [story.id]
+        proc.terminate()  # SIGTERM, as `docker stop` sends, while the change is still unpublished
+        time.sleep(1.0)
+        assert proc.poll() is None  # still waiting for the cycle
+        assert story.atom_id not in (site.output_dir / "picks.atom").read_text(encoding="utf-8")
+        lock.release()
+        assert proc.wait(30) == 0
+        assert story.atom_id in (site.output_dir / f"picks/{SECTION}.atom").read_text(encoding="utf-8")
+    finally:
+        lock.release()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -155,10 +156,16 @@ def test_an_editor_filters_searches_picks_and_finds_the_pick_in_the_section_feed
     assert f"Story s{story_id} picked for {SECTION}" in flash.text
     _shot(browser, tmp_path, "story")
 
-    feed = httpx.get(f"{base}/picks/{SECTION}.atom", timeout=10)
-    assert feed.status_code == 200 and feed.headers["content-type"] == "application/atom+xml"
-    entries = etree.fromstring(feed.content).findall(f"{ATOM_NS}entry")
+    # The desk's publisher thread writes the section's feed moments after the pick is saved.
     story = store.story(story_id)
+    deadline = time.monotonic() + 15
+    while True:
+        feed = httpx.get(f"{base}/picks/{SECTION}.atom", timeout=10)
+        assert feed.status_code == 200 and feed.headers["content-type"] == "application/atom+xml"
+        entries = etree.fromstring(feed.content).findall(f"{ATOM_NS}entry")
+        if (entries and entries[0].findtext(f"{ATOM_NS}id") == story.atom_id) or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
     assert entries and entries[0].findtext(f"{ATOM_NS}id") == story.atom_id
     assert "Lead story for Monday: the Lahore sanitation strike" in (entries[0].findtext(f"{ATOM_NS}content") or "")
 

@@ -18,6 +18,7 @@ from . import api, auth, desk, files, http, readers
 from .auth import LoginLimiter
 from .cache import ResultCache
 from .config_watch import ConfigWatch
+from .publisher import publisher_for
 from .common import config as current_config
 from .common import article_html, display_language, plain_snippet, safe_url
 
@@ -40,8 +41,9 @@ def create_app(config: Config, store: Store, behind_proxy: bool = False, limiter
         MAX_CONTENT_LENGTH=64 * 1024,  # forms are small
         JSON_SORT_KEYS=False,
     )
-    app.extensions["aggregator"] = {"watch": ConfigWatch(config, watch_config), "store": store, "limiter": limiter or LoginLimiter(),
-                                     "cache": ResultCache()}
+    watch = ConfigWatch(config, watch_config)
+    app.extensions["aggregator"] = {"watch": watch, "store": store, "limiter": limiter or LoginLimiter(),
+                                     "cache": ResultCache(), "publisher": publisher_for(watch, store)}
     if behind_proxy:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1)  # type: ignore[method-assign]
     app.jinja_env.autoescape = True  # every template, whatever its name

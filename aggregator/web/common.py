@@ -18,6 +18,7 @@ from ..store import Store
 from .auth import LoginLimiter
 from .cache import ResultCache
 from .config_watch import ConfigWatch
+from .publisher import Publisher
 
 T = TypeVar("T")
 
@@ -41,6 +42,11 @@ def cached(key: Hashable, make: Callable[[], T]) -> T:
     cache: ResultCache = current_app.extensions["aggregator"]["cache"]
     watch: ConfigWatch = current_app.extensions["aggregator"]["watch"]
     return cache.get((store().content_version(), watch.generation), key, make)
+
+
+def publisher() -> Publisher:
+    value: Publisher = current_app.extensions["aggregator"]["publisher"]
+    return value
 
 
 def limiter() -> LoginLimiter:

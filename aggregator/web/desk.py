@@ -1,51 +1,32 @@
 """The editors' desk: log in and out, pick and unpick a story for one's section with a note, split a
 wrongly merged copy out of its story and undo it; each action is logged (editor_actions) and
-followed by a publish under the cycle lock, or left to the running cycle's publish."""
+published by the app's publisher thread (publisher.py), which waits out a running cycle."""
 
 from __future__ import annotations
 
 import logging
-import threading
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from ..errors import UsageError
-from ..lock import CycleLock, LockHeld
 from ..models import Pick
 from ..outputs import PICK_OUTPUTS, pick_paths
 from ..times import utcnow
 from .auth import current_user, log_in, log_out, login_required, verify_password
-from .common import config, limiter, store
+from .common import config, limiter, publisher, store
 
 bp = Blueprint("desk", __name__)
 log = logging.getLogger("aggregator.web")
 MAX_NOTE_CHARS = 1000
-# Two editors' publishes in this process take turns (the cycle lock is per open file, so a second
-# thread would otherwise see it held and report a cycle running).
-_publishing = threading.Lock()
 
 
 def republish(only: frozenset[str] | None = None, paths: frozenset[str] | None = None) -> str:
-    """Publish now (every output, or those named in `only`, or only their files at `paths`) if no
-    cycle runs; a running cycle publishes when it ends. Says which."""
-    from ..publish import publish
-
-    cfg = config()
-    try:
-        with _publishing, CycleLock(cfg.database):
-            st = store()
-            st.sync_feeds(cfg.feeds)
-            report = publish(cfg, st, only, paths)
-            if cfg.websub.hub:
-                from ..websub import notify_hub
-
-                notify_hub(cfg, st, report.changed)
-    except LockHeld:
-        return "A cycle is running: it publishes the feeds when it finishes."
-    changed = ", ".join(report.changed) or "nothing changed"
-    return f"Published ({changed})."
+    """Ask the app's publisher (publisher.py) to publish these outputs (every output, or those named
+    in `only`, or only their files at `paths`) off the request; says so."""
+    publisher().request(only, paths)
+    return "The feeds are being republished."
 
 
 def _back(default: str) -> BaseResponse:
@@ -109,6 +90,7 @@ def desk() -> str | BaseResponse:
     return render_template(
         "desk.html", user=user, section_label=config().sections.get(user.section, user.section),
         picks=st.picked_stories(user.section, limit=100), actions=st.editor_actions(limit=50),
+        publishing=publisher().state(),
     )  # fmt: skip
 
 
