@@ -19,6 +19,7 @@ from aggregator.models import Config, Pick, StoryQuery
 from aggregator.opml import read_opml
 from aggregator.store import Store
 from aggregator.store.search import BM25_WEIGHTS, FTS_TABLE, fts_query
+from aggregator.store.stories import ranked_copies, ranked_stories
 from aggregator.web import config_watch
 from conftest import REPO
 from test_web import _entries, _login, _story_ids, _token, app, built, client, site, store  # noqa: F401
@@ -68,20 +69,29 @@ def test_the_content_version_follows_what_readers_see_and_not_fetch_bookkeeping(
     assert store.content_version() > version
 
 
-def _reference_ranking(store: Store, query: StoryQuery) -> list[int]:
+def _reference_ranking(store: Store, query: StoryQuery, window: int | None = None) -> list[int]:
     """Every matching copy joined, ranked by its story's best bm25: the ranking before issue 12's
-    speed-up, which the early-stopping search must equal."""
+    speed-up, which the early-stopping search must equal. With `window`: the matching copies in
+    blocks of `window`, newest (highest id) block first, bm25 within a block; a story where its
+    first copy in that order is."""
     extra, params = "", []
     if query.region:
         extra, params = " AND f.region = ?", [query.region]
     rows = store.db.execute(
         f"""WITH r AS MATERIALIZED (SELECT rowid AS id, bm25({FTS_TABLE}, {BM25_WEIGHTS[0]}, {BM25_WEIGHTS[1]}) AS rank
             FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?)
-        SELECT e.story_id, min(r.rank) AS best FROM r JOIN entries e ON e.id = r.id JOIN feeds f ON f.url = e.feed_url
-        WHERE f.in_config = 1 AND f.enabled = 1{extra} GROUP BY e.story_id ORDER BY best, e.story_id DESC""",
+        SELECT e.story_id, r.id, r.rank, f.in_config = 1 AND f.enabled = 1{extra} AS wanted
+        FROM r JOIN entries e ON e.id = r.id JOIN feeds f ON f.url = e.feed_url""",
         [fts_query(query.search), *params],
     ).fetchall()
-    return [r[0] for r in rows]
+    newest_first = sorted(rows, key=lambda r: -r[1])
+    block = {r[1]: (n // window if window else 0) for n, r in enumerate(newest_first)}
+    ordered = sorted(rows, key=lambda r: (block[r[1]], r[2], -r[1]))
+    stories: list[int] = []
+    for story_id, _, _, wanted in ordered:
+        if wanted and story_id not in stories:
+            stories.append(story_id)
+    return stories
 
 
 def test_the_ranked_search_stops_early_and_ranks_as_joining_every_match_would(store: Store) -> None:
@@ -94,6 +104,28 @@ def test_the_ranked_search_stops_early_and_ranks_as_joining_every_match_would(st
             page, more = store.search_stories(query, offset)
             assert [s.id for s in page.stories] == expected[offset : offset + 20], (region, offset)
             assert more == (offset + 20 < len(expected))
+
+
+def test_a_common_word_is_ranked_within_blocks_of_the_newest_matches(store: Store) -> None:
+    fill(store, 800)
+    match = fts_query("strike union")
+    assert match is not None
+    matches = int(store.db.execute(f"SELECT count(*) FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?", [match]).fetchone()[0])
+    assert matches > 300
+    for window in (50, 97, matches, matches + 1):  # several blocks, a last short one, exactly one, one
+        copies = list(ranked_copies(store.db, match, window))
+        assert sorted(copies) == sorted(set(copies)) and len(copies) == matches  # each match once
+        newest = sorted(copies, reverse=True)
+        assert set(copies[:window]) == set(newest[:window])  # the first block is the newest matches
+        for region in (None, "africa"):
+            query = StoryQuery(limit=20, search="strike union", region=region)
+            expected = _reference_ranking(store, query, window)
+            for offset in (0, 40, len(expected) - 5):
+                page, more = ranked_stories(store.db, query, offset, window)
+                assert [s.id for s in page.stories] == expected[offset : offset + 20], (window, region, offset)
+                assert more == (offset + 20 < len(expected))
+    assert _reference_ranking(store, StoryQuery(limit=20, search="strike union"), 50) != \
+        _reference_ranking(store, StoryQuery(limit=20, search="strike union"))  # fmt: skip  (blocks do reorder)
 
 
 def test_cached_search_lists_and_atom_change_as_soon_as_the_stories_do(app: Flask, client: FlaskClient,
