@@ -1,4 +1,5 @@
-"""Profile one cold cycle (`aggregator fetch --all`, empty database) of generated feeds with py-spy.
+"""Profile one cold cycle (`aggregator fetch --all`, empty database; or --scenario incremental) of
+generated feeds with py-spy.
 
     .venv/bin/pip install py-spy && .venv/bin/python bench/profile_cycle.py [--feeds 100] [--top 15]
 
@@ -49,6 +50,8 @@ def main() -> int:
     ap.add_argument("--aggregator", default=str(Path(sys.executable).parent / "aggregator"))
     ap.add_argument("--py-spy", default=str(Path(sys.executable).parent / "py-spy"))
     ap.add_argument("--raw", type=Path, help="keep py-spy's collapsed stacks here")
+    ap.add_argument("--scenario", choices=("cold", "incremental"), default="cold",
+                    help="incremental: a cold cycle first (not profiled), then 10%% of the feeds get new items")
     args = ap.parse_args()
     args.python = sys.executable
     work = Path(tempfile.mkdtemp(prefix="aggregator-profile-"))
@@ -60,10 +63,13 @@ def main() -> int:
         fs = FeedSet(args.feeds, work, www, nginx, args.seed, f"n{args.feeds}")
         tool = Ours(fs, work / "state", args)
         tool.reset()
+        if args.scenario == "incremental":
+            subprocess.run(tool.command("cold"), check=True, capture_output=True)
+            fs.set_incremental()
         raw = args.raw or work / "profile.txt"
         start = time.perf_counter()
         subprocess.run([args.py_spy, "record", "--subprocesses", "--rate", str(args.rate), "--format", "raw",
-                        "--output", str(raw), "--", *tool.command("cold")], check=True, capture_output=True)  # fmt: skip
+                        "--output", str(raw), "--", *tool.command(args.scenario)], check=True, capture_output=True)  # fmt: skip
         wall = time.perf_counter() - start
     finally:
         nginx.stop()
@@ -89,7 +95,7 @@ def main() -> int:
     if not args.raw:
         shutil.rmtree(work, ignore_errors=True)
     secs = 1 / args.rate
-    print(f"cold cycle of {fs.n} feeds ({fs.items} items): {wall:.1f} s wall under py-spy;"
+    print(f"{args.scenario} cycle of {fs.n} feeds ({fs.items} items): {wall:.1f} s wall under py-spy;"
           f" {total} active samples = {total * secs:.1f} s of CPU-active time (all processes)")  # fmt: skip
     print("\n| process | seconds | share |\n| --- | ---: | ---: |")
     for name, n in by_process.most_common():
