@@ -40,18 +40,23 @@ def publish(config: Config, store: Store, only: frozenset[str] | None = None,
 
 def _publish(config: Config, store: Store, only: frozenset[str] | None, signature: str | None,
              paths: frozenset[str] | None = None) -> PublishReport:  # fmt: skip
+    from .atom import forget_sanitized
+
     report = PublishReport()
     files = [f for f in output_files(config, store, only) if paths is None or f.path in paths]
     remove_stale_temp_files([config.output_dir / f.path for f in files])
-    for f in files:
-        path = config.output_dir / f.path
-        if f.write_once and path.exists():
-            report.unchanged.append(path)
-        elif write_atomically(path, f.render()):
-            report.written.append(path)
-            report.changed.append(f.path)
-        else:
-            report.unchanged.append(path)
+    try:
+        for f in files:
+            path = config.output_dir / f.path
+            if f.write_once and path.exists():
+                report.unchanged.append(path)
+            elif write_atomically(path, f.render()):
+                report.written.append(path)
+                report.changed.append(f.path)
+            else:
+                report.unchanged.append(path)
+    finally:
+        forget_sanitized()
     if signature is not None:  # only a whole publish vouches for every output
         store.set_meta(_PUBLISHED, signature)
     return report

@@ -220,3 +220,31 @@ def test_bad_websub_config_is_named(tmp_path: Path, websub: Any, message: str) -
     config = write_config(tmp_path, [feed_entry("https://party.example/feed", "Party")], websub=websub)
     result = run_cli("check", "-c", config)
     assert result.code == 2 and message in result.err, result.err
+
+
+def test_a_publish_sanitizes_each_stored_text_once_and_lets_go_of_them(tmp_path: Path, feed_server: FeedServer,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    from aggregator import publish as publish_module
+    from aggregator.store import Store
+
+    config_path = _setup(tmp_path, feed_server)
+    assert run_cli("fetch", "-c", config_path).code == 0
+    config = load_config(config_path)
+    public = tmp_path / "public"
+    before = {p: p.read_bytes() for p in public.rglob("*") if p.is_file()}
+    sanitized: list[str] = []
+    real = atom.clean_html
+
+    def counting(html_text: str, base_url: str | None = None) -> str:
+        sanitized.append(html_text)
+        return real(html_text, base_url)
+
+    monkeypatch.setattr(atom, "clean_html", counting)
+    for p in before:
+        if p.suffix in (".atom", ".json") and "archive" not in p.parts:
+            p.unlink()  # rendered again, every story in several of them
+    with Store.open(config.database) as store:
+        publish_module.publish(config, store)
+    assert sanitized and len(sanitized) == len(set(sanitized))  # each text once, though in several outputs
+    assert {p: p.read_bytes() for p in before} == before  # the same bytes as the cycle's publish
+    assert atom._clean_html.cache_info().currsize == 0  # let go when the publish ended
