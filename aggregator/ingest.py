@@ -26,6 +26,7 @@ from .models import (
     ParsedFeed,
 )
 from .parse_errors import xml_problem
+from .sanitize import plain_text
 from .urls import is_republishable_id
 
 UNTITLED = "(untitled)"
@@ -43,6 +44,13 @@ class PreparedEntry:
     language: str  # the copy's language: choose_language's
     fingerprint: dedupe.Fingerprint
     change_hash: str  # over what a reader sees: a different hash is an edit
+    search_text: str = ""  # the plain text of its body (body_html), for the search index
+
+
+def body_html(entry: ParsedEntry) -> str:
+    """The HTML the search index reads an entry's words from: its content, else its summary (as
+    store/search.py's triggers choose)."""
+    return entry.content_html if entry.content_html != "" else entry.summary_html
 
 
 @dataclass(frozen=True)
@@ -103,7 +111,7 @@ def prepare_feed(parsed: ParsedFeed, languages: str | Sequence[str], now: dt.dat
     for entry in parsed.entries:
         language = choose_language(plausible, parsed, entry).language
         fp = dedupe.fingerprint(entry.title, entry.content_html, entry.link, language, entry.published or now)
-        entries.append(PreparedEntry(entry, language, fp, change_hash(entry)))
+        entries.append(PreparedEntry(entry, language, fp, change_hash(entry), plain_text(body_html(entry))))
     return PreparedFeed(parsed, tuple(entries))
 
 

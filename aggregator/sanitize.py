@@ -186,6 +186,15 @@ def clean_text(text: str | None, max_chars: int = MAX_TITLE_CHARS) -> str:
     return text
 
 
+MAX_PLAIN_CHARS = 200_000
+
+
+def plain_text(html_text: str | None) -> str:
+    """A whole HTML fragment (an entry's content) as one line of plain text, bounded: what the
+    search index holds of an entry's body."""
+    return clean_text(html_text, max_chars=MAX_PLAIN_CHARS) if html_text else ""
+
+
 _URL_STRIP = re.compile(r"[\x00-\x20\x7f]+")
 _HAS_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
 

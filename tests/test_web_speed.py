@@ -205,3 +205,31 @@ def test_deploy_docs_say_the_login_limits_are_per_process() -> None:
     text = " ".join((REPO / "docs" / "deploy.md").read_text(encoding="utf-8").split()).lower()
     assert "failed logins are counted in memory, per process" in text
 
+
+
+def test_the_search_index_takes_the_parse_workers_plain_text(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cycle's new entries reach the index with the text the parse workers made: the cycle
+    process converts none of them in its write transaction, and every word is still found."""
+    from aggregator.store import plaintext
+    from feedserver import FeedServer
+    from websetup import build_site
+
+    converted: list[str] = []
+    real = plaintext.plain_text
+    monkeypatch.setattr(plaintext, "plain_text", lambda html: converted.append(html) or real(html))
+    with FeedServer() as server:
+        config = build_site(tmp_path, server)  # a real cycle, parse workers in their own processes
+    assert converted == []
+    with Store.open(config.database) as st:
+        count = int(st.db.execute(f"SELECT count(*) FROM {FTS_TABLE}").fetchone()[0])
+        assert count == int(st.db.execute("SELECT count(*) FROM entries").fetchone()[0]) > 10
+        # The index holds what converting here would have given, for every entry.
+        rows = st.db.execute(f"SELECT e.content_html, e.summary_html, s.body FROM entries e"
+                             f" JOIN {FTS_TABLE} s ON s.rowid = e.id").fetchall()  # fmt: skip
+        assert all(body == real(content or summary) for content, summary, body in rows)
+        assert any("ہڑتال" in body for _, _, body in rows)
+        # A value the workers did not make (an edit here) is converted by the function itself.
+        with st.transaction():
+            st.db.execute("UPDATE entries SET content_html = '<p>Quetzalcoatl &amp; friends</p>' WHERE id = 1")
+        assert converted == ["<p>Quetzalcoatl &amp; friends</p>"]
+        assert st.db.execute(f"SELECT body FROM {FTS_TABLE} WHERE rowid = 1").fetchone()[0] == "Quetzalcoatl & friends"

@@ -31,8 +31,10 @@ class Database:
     sqlite-utils (with numpy, which it imports) costs a cycle with nothing to do more than the
     whole rest of it; it is loaded only to run migrations (schema.py)."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, plain_text: plaintext.PlainTextFunction | None = None) -> None:
         self.conn = conn
+        # The connection's aggregator_plain_text, to hand it the parse workers' texts.
+        self.plain_text = plain_text or plaintext.PlainTextFunction()
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
         return self.conn.execute(sql, params)
@@ -57,7 +59,7 @@ class Connections:
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
 
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self) -> tuple[sqlite3.Connection, plaintext.PlainTextFunction]:
         try:
             if self.readonly:
                 conn = sqlite3.connect(
@@ -71,20 +73,20 @@ class Connections:
                 # NORMAL in WAL mode survives a killed process; only power loss may drop the last commit.
                 conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
-            plaintext.register_functions(conn)  # the full-text index's triggers call it
+            plain_text = plaintext.register_functions(conn)  # the full-text index's triggers call it
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot use the database {self.path}: {exc}") from None
         except OSError as exc:
             raise StoreError(f"cannot open the database {self.path}: {exc.strerror or exc}") from None
         with self._lock:
             self._all.append(conn)
-        return conn
+        return conn, plain_text
 
     @property
     def db(self) -> Database:
         db: Database | None = getattr(self._local, "db", None)
         if db is None:
-            db = Database(self._connect())
+            db = Database(*self._connect())
             self._local.db = db
             self._local.depth = 0
         return db

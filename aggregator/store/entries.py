@@ -84,13 +84,21 @@ def apply_entries(db: Database, plan: FeedPlan, matcher: dedupe.StoryMatcher) ->
         db.conn.executemany(
             "UPDATE entries SET last_seen = ?, key = ? WHERE id = ?", [(now, s.key, s.entry_id) for s in plan.seen]
         )
-    for update in plan.updates:
-        _update_entry(db, update, plan.now, matcher)
-        counts.updated += 1
-    if plan.inserts:
-        counts.new_story_ids = _insert_entries(db, plan.feed.url, plan.inserts, plan.now, matcher)
-        counts.new = len(plan.inserts)
+    # The search index's triggers take the plain texts the parse workers made (plaintext.py).
+    with db.plain_text.known(_search_texts([*plan.updates, *plan.inserts])):
+        for update in plan.updates:
+            _update_entry(db, update, plan.now, matcher)
+            counts.updated += 1
+        if plan.inserts:
+            counts.new_story_ids = _insert_entries(db, plan.feed.url, plan.inserts, plan.now, matcher)
+            counts.new = len(plan.inserts)
     return counts
+
+
+def _search_texts(intents: Sequence[UpdateEntry | InsertEntry]) -> dict[str, str]:
+    from ..ingest import body_html
+
+    return {body_html(i.prepared.entry): i.prepared.search_text for i in intents if i.prepared.search_text}
 
 
 def _update_entry(db: Database, u: UpdateEntry, now: dt.datetime, matcher: dedupe.StoryMatcher) -> None:
