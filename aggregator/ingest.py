@@ -15,7 +15,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from . import dedupe, langdetect, polling
+from . import dedupe, langdetect, polling, translations
 from .models import (
     Config,
     FeedConfig,
@@ -45,6 +45,8 @@ class PreparedEntry:
     fingerprint: dedupe.Fingerprint
     change_hash: str  # over what a reader sees: a different hash is an edit
     search_text: str = ""  # the plain text of its body (body_html), for the search index
+    # What it points at (translations.references), made in the parse workers; None: not made yet.
+    references: tuple[translations.Reference, ...] | None = None
 
 
 def body_html(entry: ParsedEntry) -> str:
@@ -111,7 +113,8 @@ def prepare_feed(parsed: ParsedFeed, languages: str | Sequence[str], now: dt.dat
     for entry in parsed.entries:
         language = choose_language(plausible, parsed, entry).language
         fp = dedupe.fingerprint(entry.title, entry.content_html, entry.link, language, entry.published or now)
-        entries.append(PreparedEntry(entry, language, fp, change_hash(entry), plain_text(body_html(entry))))
+        entries.append(PreparedEntry(entry, language, fp, change_hash(entry), plain_text(body_html(entry)),
+                                     translations.references(entry, fp.canonical_link)))  # fmt: skip
     return PreparedFeed(parsed, tuple(entries))
 
 

@@ -61,7 +61,9 @@ def record_and_link(db: Database, first_new_id: int, inserts: Sequence["InsertEn
     ).fetchall()
     made = 0
     for insert, (entry_id, story_id, own_link, language) in zip(inserts, rows):
-        refs = rules.references(insert.prepared.entry, own_link)
+        refs = insert.prepared.references
+        if refs is None or own_link != insert.prepared.fingerprint.canonical_link:
+            refs = rules.references(insert.prepared.entry, own_link)
         db.conn.executemany(
             "INSERT OR IGNORE INTO entry_links (entry_id, url, kind) VALUES (?, ?, ?)",
             [(entry_id, r.url, r.kind) for r in refs],
