@@ -20,10 +20,13 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from aggregator.models import DedupeSettings
 from aggregator.urls import canonical_url
+
+if TYPE_CHECKING:
+    import numpy as np
 
 # --------------------------------------------------------------------------- tuning constants
 # Changing any of NUM_PERM, SHINGLE_WORDS, BAND_ROWS, BANDS, LEAD_WORDS or the hashing below changes stored
@@ -154,17 +157,43 @@ def title_key(title: str) -> str:
 
 # --------------------------------------------------------------------------- fingerprints
 
-# Fixed seed: stored signatures must be comparable with signatures computed by later runs.
-_rng = np.random.RandomState(0x5EED_0001)
-# Multiply-shift universal hashing, (a*x + b) >> 32 with wrapping 64-bit arithmetic and odd a: one
-# multiply-add per value, no modulo, which is what makes the (NUM_PERM x shingles) array operation cheap.
-_PERM_A = (_rng.randint(0, 1 << 62, size=NUM_PERM, dtype=np.int64).astype(np.uint64) * np.uint64(2) + np.uint64(1))[:, None]
-_PERM_B = _rng.randint(0, 1 << 62, size=NUM_PERM, dtype=np.int64).astype(np.uint64)[:, None]
-_SHINGLE_MIX = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F), np.uint64(0x165667B19E3779F9))
-_BAND_SALT = _rng.randint(0, 1 << 62, size=BANDS, dtype=np.int64).astype(np.uint64)
-_BAND_MULTIPLIER = np.uint64(0xBF58476D1CE4E5B9)
-_U21, _U32, _U43, _LOW32 = np.uint64(21), np.uint64(32), np.uint64(43), np.uint64(0xFFFFFFFF)
-_EMPTY_SIGNATURE = np.full(NUM_PERM, 0xFFFFFFFF, dtype="<u4")
+@dataclass(frozen=True)
+class _Hashing:
+    """The MinHash permutations and band salts, made once, when the first fingerprint is: numpy
+    (about 0.15 s to import) is loaded only by a process that fingerprints, not by a cycle in which
+    no feed changed."""
+
+    perm_a: Any
+    perm_b: Any
+    shingle_mix: tuple[Any, Any, Any]
+    band_salt: Any
+    band_multiplier: Any
+    u21: Any
+    u32: Any
+    u43: Any
+    low32: Any
+    empty_signature: Any
+
+
+@functools.cache
+def _hashing() -> _Hashing:
+    import numpy as np
+
+    # Fixed seed, and the draws in this order: stored signatures must be comparable with signatures
+    # computed by later runs.
+    rng = np.random.RandomState(0x5EED_0001)
+    # Multiply-shift universal hashing, (a*x + b) >> 32 with wrapping 64-bit arithmetic and odd a: one
+    # multiply-add per value, no modulo, which is what makes the (NUM_PERM x shingles) array operation cheap.
+    perm_a = (rng.randint(0, 1 << 62, size=NUM_PERM, dtype=np.int64).astype(np.uint64) * np.uint64(2) + np.uint64(1))[:, None]
+    perm_b = rng.randint(0, 1 << 62, size=NUM_PERM, dtype=np.int64).astype(np.uint64)[:, None]
+    band_salt = rng.randint(0, 1 << 62, size=BANDS, dtype=np.int64).astype(np.uint64)
+    return _Hashing(
+        perm_a=perm_a, perm_b=perm_b,
+        shingle_mix=(np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F), np.uint64(0x165667B19E3779F9)),
+        band_salt=band_salt, band_multiplier=np.uint64(0xBF58476D1CE4E5B9),
+        u21=np.uint64(21), u32=np.uint64(32), u43=np.uint64(43), low32=np.uint64(0xFFFFFFFF),
+        empty_signature=np.full(NUM_PERM, 0xFFFFFFFF, dtype="<u4"),
+    )  # fmt: skip
 
 
 @functools.lru_cache(maxsize=200_000)
@@ -180,31 +209,37 @@ def _signature(words: list[str]) -> np.ndarray:
     permutations run as one (NUM_PERM x shingles) array operation: many times faster than datasketch's
     per-shingle update, and independent of datasketch's internals so stored signatures stay valid.
     """
+    import numpy as np
+
+    h = _hashing()
     if len(words) < SHINGLE_WORDS:
-        return _EMPTY_SIGNATURE
+        return h.empty_signature
     word_hashes = np.fromiter(map(_word_hash, words), dtype=np.uint64, count=len(words))
     count = len(words) - SHINGLE_WORDS + 1
     shingles = np.zeros(count, dtype=np.uint64)
     # Array arithmetic on uint64 wraps silently, which is what these hashes want.
     for offset in range(SHINGLE_WORDS):
-        shingles = (shingles << _U21) | (shingles >> _U43)
-        shingles ^= word_hashes[offset : offset + count] * _SHINGLE_MIX[offset]
-    shingles = np.unique((shingles ^ (shingles >> _U32)) & _LOW32)
-    permuted = np.multiply(_PERM_A, shingles[None, :])  # in place from here: temporaries cost more than the maths
-    np.add(permuted, _PERM_B, out=permuted)
+        shingles = (shingles << h.u21) | (shingles >> h.u43)
+        shingles ^= word_hashes[offset : offset + count] * h.shingle_mix[offset]
+    shingles = np.unique((shingles ^ (shingles >> h.u32)) & h.low32)
+    permuted = np.multiply(h.perm_a, shingles[None, :])  # in place from here: temporaries cost more than the maths
+    np.add(permuted, h.perm_b, out=permuted)
     # Taking the high 32 bits is monotonic, so shifting the minima equals minimising the shifted values.
-    return (permuted.min(axis=1) >> _U32).astype("<u4")
+    return (permuted.min(axis=1) >> h.u32).astype("<u4")
 
 
 def _band_keys(signature: np.ndarray) -> tuple[int, ...]:
+    import numpy as np
+
+    h = _hashing()
     rows = signature[: BANDS * BAND_ROWS].astype(np.uint64).reshape(BANDS, BAND_ROWS)
     # Mix each band's values and its index into one 64-bit key (splitmix64 finaliser): equal keys mean equal
     # rows in that band, up to a 2**-64 collision chance.
-    keys = _BAND_SALT.copy()
+    keys = h.band_salt.copy()
     for row in range(BAND_ROWS):
-        keys = (keys ^ rows[:, row]) * _BAND_MULTIPLIER
+        keys = (keys ^ rows[:, row]) * h.band_multiplier
         keys ^= keys >> np.uint64(29)
-    keys = (keys ^ (keys >> np.uint64(32))) * _BAND_MULTIPLIER
+    keys = (keys ^ (keys >> np.uint64(32))) * h.band_multiplier
     keys ^= keys >> np.uint64(31)
     return tuple(keys.view(np.int64).tolist())  # signed, so it fits SQLite's 64-bit INTEGER
 
@@ -229,6 +264,8 @@ class Fingerprint:
     published: dt.datetime  # aware
 
     def signature(self) -> np.ndarray:
+        import numpy as np
+
         return np.frombuffer(self.minhash, dtype="<u4")
 
 
@@ -239,7 +276,7 @@ def fingerprint(
     words = _normalise(visible).split()
     normalised_title = title_key(title)
     long_enough = len(words) >= MIN_SIMILARITY_WORDS
-    signature = _signature(words) if long_enough else _EMPTY_SIGNATURE
+    signature = _signature(words) if long_enough else _hashing().empty_signature
     return Fingerprint(
         canonical_link=canonical_url(link) if link else None,
         title_key=normalised_title,
@@ -258,6 +295,8 @@ def similarity(a: Fingerprint, b: Fingerprint) -> float:
     """Estimated Jaccard similarity of the two texts' shingle sets (0 when either is too short)."""
     if not a.band_keys or not b.band_keys:
         return 0.0
+    import numpy as np
+
     return float(np.count_nonzero(a.signature() == b.signature())) / NUM_PERM
 
 

@@ -525,6 +525,13 @@ def main() -> int:
     overrides = {int(k): int(v) for k, v in (kv.split(":") for kv in args.runs_for.split(",") if kv)}
     plan = [(n, overrides.get(n, args.runs)) for n in sizes] + ([(5000, args.runs_5000)] if args.with_5000 and 5000 not in sizes else [])
 
+    # Installed packages come with their bytecode (pip compiles it; so do the peers' and our Docker
+    # image's installs), but an editable checkout of ours has none until a run writes it, and this
+    # machine sets PYTHONDONTWRITEBYTECODE=1: every run would compile our modules from source again.
+    # Compile them once, as an install does.
+    compiled = subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "aggregator")], check=False)
+    print(f"compiled aggregator/ to bytecode, as an install does (exit {compiled.returncode})", flush=True)
+
     started = dt.datetime.now(dt.timezone.utc)
     notes = machine_notes()
     print(f"machine: {notes}", flush=True)

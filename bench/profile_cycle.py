@@ -50,8 +50,8 @@ def main() -> int:
     ap.add_argument("--aggregator", default=str(Path(sys.executable).parent / "aggregator"))
     ap.add_argument("--py-spy", default=str(Path(sys.executable).parent / "py-spy"))
     ap.add_argument("--raw", type=Path, help="keep py-spy's collapsed stacks here")
-    ap.add_argument("--scenario", choices=("cold", "incremental"), default="cold",
-                    help="incremental: a cold cycle first (not profiled), then 10%% of the feeds get new items")
+    ap.add_argument("--scenario", choices=("cold", "warm", "incremental"), default="cold",
+                    help="warm, incremental: a cold cycle first (not profiled); then every answer is 304, or 10%% of the feeds get new items")
     args = ap.parse_args()
     args.python = sys.executable
     work = Path(tempfile.mkdtemp(prefix="aggregator-profile-"))
@@ -63,8 +63,9 @@ def main() -> int:
         fs = FeedSet(args.feeds, work, www, nginx, args.seed, f"n{args.feeds}")
         tool = Ours(fs, work / "state", args)
         tool.reset()
-        if args.scenario == "incremental":
+        if args.scenario != "cold":
             subprocess.run(tool.command("cold"), check=True, capture_output=True)
+        if args.scenario == "incremental":
             fs.set_incremental()
         raw = args.raw or work / "profile.txt"
         start = time.perf_counter()
