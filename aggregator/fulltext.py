@@ -129,7 +129,7 @@ async def _run_jobs(
     clock: Callable[[], dt.datetime],
     report: FullTextReport,
 ) -> None:
-    from .fetch import PAGE_ACCEPT, ConcurrencyLimits, fetch_feed, make_client
+    from .fetch import PAGE_ACCEPT, ConcurrencyLimits, make_client
     from .parsepool import FeedParserPool
 
     settings = dataclasses.replace(config.fetch, per_host=config.full_text.per_host)

@@ -79,3 +79,17 @@ def run_cli_process(*args: str | os.PathLike[str], timeout: float = 120, **kwarg
         **kwargs,
     )
     return CliResult(proc.returncode, proc.stdout, proc.stderr)
+
+
+def modules_loaded_by_cli(modules: list[str], *args: str | os.PathLike[str], timeout: float = 120) -> tuple[int, list[str]]:
+    """Run `aggregator ARGS` in a fresh interpreter; its exit code and which of `modules` it loaded
+    (lazy imports: what a command never needs it must not load)."""
+    code = (
+        "import sys; from aggregator.cli import main; code = main(sys.argv[2:]);"
+        " print(code, *[m for m in sys.argv[1].split(',') if m in sys.modules])"
+    )
+    proc = subprocess.run([sys.executable, "-c", code, ",".join(modules), *[str(a) for a in args]],
+                          capture_output=True, text=True, timeout=timeout)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    exit_code, *loaded = proc.stdout.strip().splitlines()[-1].split()
+    return int(exit_code), loaded

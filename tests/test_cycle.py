@@ -45,18 +45,9 @@ def test_a_dead_parser_process_costs_one_feed_not_the_cycle() -> None:
 
 def test_a_cycle_in_which_no_feed_changed_never_loads_numpy(tmp_path: Path, feed_server: FeedServer) -> None:
     """numpy (dedupe's MinHash) is loaded by the first fingerprint, not by every cycle."""
-    import subprocess
-    import sys
-
-    from conftest import feed_entry, run_cli, write_config
+    from conftest import feed_entry, modules_loaded_by_cli, run_cli, write_config
 
     url = feed_server.add("/wp.xml", FEED_DATA / "wordpress_rss2.xml")
     config = write_config(tmp_path, [feed_entry(url, "Party")])
     assert run_cli("fetch", "-c", config).code == 0  # new entries: fingerprinted, in the workers
-    code = (
-        "import sys; from aggregator.cli import main; code = main(['fetch', '--all', '-q', '-c', sys.argv[1]]);"
-        " print(code, 'numpy' in sys.modules)"
-    )
-    done = subprocess.run([sys.executable, "-c", code, str(config)], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().splitlines()[-1] == "0 False"
+    assert modules_loaded_by_cli(["numpy"], "fetch", "--all", "-q", "-c", config) == (0, [])

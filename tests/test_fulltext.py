@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import html
 import json
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -16,7 +14,7 @@ from lxml import etree
 
 from aggregator.config import load_config
 from aggregator.store import Store
-from conftest import ATOM_NS, feed_entry, run_cli, write_config
+from conftest import ATOM_NS, feed_entry, modules_loaded_by_cli, run_cli, write_config
 from feedserver import FeedServer
 from readers import validate_atom
 from test_feed_formats import validate_json_feed
@@ -302,13 +300,7 @@ def test_a_new_full_text_moves_the_content_signature(tmp_path: Path, feed_server
 def test_a_cycle_without_full_text_feeds_never_imports_trafilatura(tmp_path: Path, feed_server: FeedServer) -> None:
     url = feed_server.add("/feed.xml", rss([("a", feed_server.url("/a"), "A")]))
     config = write_config(tmp_path, [feed_entry(url, "Party")])
-    code = (
-        "import sys; from aggregator.cli import main; main(['fetch', '-c', sys.argv[1]]);"
-        " print('trafilatura' in sys.modules)"
-    )
-    done = subprocess.run([sys.executable, "-c", code, str(config)], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().splitlines()[-1] == "False"
+    assert modules_loaded_by_cli(["trafilatura"], "fetch", "-c", config) == (0, [])
     assert not feed_server.hits("/a")
 
 

@@ -401,7 +401,7 @@ def test_an_editor_picks_with_a_note_and_the_picks_feeds_are_republished(client:
     _published(client)
     desk = client.get("/desk").get_data(as_text=True)
     assert "The feeds are being republished." in desk  # the flash message, once
-    assert f"Feeds published at" in desk and f"picks/{SECTION}.atom" in desk  # the publisher's report
+    assert "Feeds published at" in desk and f"picks/{SECTION}.atom" in desk  # the publisher's report
     on_disk = (site.output_dir / f"picks/{SECTION}.atom").read_bytes()
     entries = _entries(client.get(f"/picks/{SECTION}.atom").data)
     assert on_disk == client.get(f"/picks/{SECTION}.atom").data
