@@ -13,6 +13,7 @@ import pytest
 from lxml import etree
 
 from aggregator.config import load_config
+from aggregator.models import StoryQuery
 from aggregator.store import Store
 from conftest import ATOM_NS, feed_entry, modules_loaded_by_cli, run_cli, write_config
 from feedserver import FeedServer
@@ -287,14 +288,21 @@ def test_a_new_full_text_moves_the_content_signature(tmp_path: Path, feed_server
         entry_id = int(store.db.execute("SELECT id FROM entries").fetchone()[0])
         import datetime as dt
 
-        now = dt.datetime(2026, 12, 2, tzinfo=dt.timezone.utc)
+        now = dt.datetime(2027, 1, 2, tzinfo=dt.timezone.utc)  # after the entry's dates
         store.record_full_text_failure(entry_id, "HTTP 404 Not Found", now)
         assert store.content_signature() == before  # a failure changes no output
+        story = store.stories(StoryQuery()).stories[0]
+        assert story.updated < now
         store.record_full_text(entry_id, "<p>full</p>", now)
         first = store.content_signature()
         assert first != before
-        store.record_full_text(entry_id, "<p>full, changed</p>", now)
+        assert store.stories(StoryQuery()).stories[0].updated == now  # the content changed: readers see it
+        later = now + dt.timedelta(hours=1)
+        store.record_full_text(entry_id, "<p>full</p>", later)  # the same text again: not an update
+        assert store.stories(StoryQuery()).stories[0].updated == now
+        store.record_full_text(entry_id, "<p>full, changed</p>", later)
         assert store.content_signature() != first
+        assert store.stories(StoryQuery()).stories[0].updated == later
 
 
 def test_a_cycle_without_full_text_feeds_never_imports_trafilatura(tmp_path: Path, feed_server: FeedServer) -> None:

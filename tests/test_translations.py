@@ -217,6 +217,9 @@ def test_the_story_page_links_and_unlinks_for_editors_only(tmp_path: Path) -> No
         assert [a.action for a in store.editor_actions(first.id)][:1] == ["translation link"]
         page = client.get(f"/story/{first.id}").get_data(as_text=True)
         assert "Also in:" in page and f'href="/story/{second.id}"' in page
+        api = client.get(f"/api/stories/{first.id}").get_json()["translations"]
+        assert [(t["id"], t["rule"]) for t in api] == [(second.id, "editor")]
+        assert api[0]["url"].endswith(f"/story/{second.id}") and api[0]["language"] == second.primary.language
         assert client.post("/desk/translation/unlink", data={**data, "csrf_token": csrf.group(1)}).status_code == 303
         unlinked = store.story(first.id)
         assert unlinked is not None and unlinked.translations == ()

@@ -67,6 +67,13 @@ def jobs(db: Database, now: dt.datetime, max_attempts: int, retry_after: float, 
 
 
 def record_ok(db: Database, entry_id: int, html: str, now: dt.datetime) -> None:
+    """The article's text, extracted. When it is new or changed, the story counts as updated at
+    `now` (its published content changed: from the excerpt to the article), so feed readers see it."""
+    db.execute(
+        """UPDATE stories SET updated = max(updated, ?) WHERE id = (
+               SELECT story_id FROM entries WHERE id = ? AND full_text_html IS NOT ?)""",
+        [to_db_time(now), entry_id, html],
+    )
     db.execute(
         """UPDATE entries SET full_text_html = ?, full_text_status = 'ok', full_text_fetched_at = ?,
                full_text_error = NULL, full_text_attempts = full_text_attempts + 1 WHERE id = ?""",

@@ -37,6 +37,9 @@ def story_json(s: Story) -> dict[str, Any]:
         "picks": [{"section": k.section, "editor": k.editor, "picked_at": _time(k.picked_at), "note": k.note}
                   for k in s.picks],
         "copies": [_copy(c) for c in s.copies],
+        "translations": [{"id": t.story_id, "language": t.language, "link": t.url, "rule": t.rule,
+                          "url": url_for("readers.story", story_id=t.story_id, _external=True)}
+                         for t in s.translations],
     }  # fmt: skip
 
 
