@@ -30,6 +30,11 @@ log = logging.getLogger("aggregator.cycle")
 
 ProgressCallback = Callable[["FeedOutcome"], None]
 
+# At most this many feeds are between the start of their fetch and the end of their store: their
+# bodies and parsed entries are all a cycle holds, so its memory does not grow with the number of
+# feeds (storing is the slowest stage; without a bound every fetched body waited in memory).
+IN_FLIGHT = 32
+
 
 def select_due(
     config: Config,
@@ -164,19 +169,24 @@ async def _fetch_parse_store(
     writer = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="aggregator-store")
     loop = asyncio.get_running_loop()
 
+    slots = asyncio.Semaphore(IN_FLIGHT)
+
     async def handle(result: FetchResult) -> None:
         feed = feeds[result.url]
         state = states.get(feed.url) or FeedState(url=feed.url, enabled=feed.enabled)
-        read = await _read_in_pool(parser, feed, state, result, clock())
-        outcome = await loop.run_in_executor(
-            writer, store_result, store, config, feed, state, result, read, clock(), matcher
-        )
+        try:
+            read = await _read_in_pool(parser, feed, state, result, clock())
+            outcome = await loop.run_in_executor(
+                writer, store_result, store, config, feed, state, result, read, clock(), matcher
+            )
+        finally:
+            slots.release()  # the next feed may be fetched
         _count(report, outcome)
         _log_outcome(outcome)
         if progress is not None:
             progress(outcome)
 
-    results = iter_fetch(requests, config.fetch, user_agent=user_agent)
+    results = iter_fetch(requests, config.fetch, user_agent=user_agent, slots=slots)
     try:
         async for result in _until_stopped(results, stop):
             task = asyncio.create_task(handle(result))

@@ -647,14 +647,23 @@ def make_client(settings: FetchSettings, user_agent: str = USER_AGENT, accept: s
 
 
 async def iter_fetch(
-    requests: Sequence[FetchRequest], settings: FetchSettings, user_agent: str = USER_AGENT
+    requests: Sequence[FetchRequest], settings: FetchSettings, user_agent: str = USER_AGENT,
+    slots: asyncio.Semaphore | None = None,
 ) -> AsyncGenerator[FetchResult, None]:
-    """Fetch every request concurrently within the settings' limits, yielding results as they complete."""
+    """Fetch every request concurrently within the settings' limits, yielding results as they complete.
+
+    `slots`: each fetch takes one before it starts (its time limit starts then too), and the caller
+    gives it back when it is done with that result: at most that many bodies are held at once,
+    however many feeds there are and however slowly the caller stores them."""
     limits = ConcurrencyLimits(settings)
+
+    async def fetch_in_slot(client: httpx.AsyncClient, request: FetchRequest) -> FetchResult:
+        if slots is not None:
+            await slots.acquire()
+        return await fetch_feed(client, request, settings, limits=limits)
+
     async with make_client(settings, user_agent) as client:
-        tasks = [
-            asyncio.ensure_future(fetch_feed(client, request, settings, limits=limits)) for request in requests
-        ]
+        tasks = [asyncio.ensure_future(fetch_in_slot(client, request)) for request in requests]
         try:
             for next_done in asyncio.as_completed(tasks):
                 yield await next_done

@@ -1,10 +1,13 @@
-"""The cycle's own machinery: the parser pool survives a worker that dies."""
+"""The cycle's own machinery: the parser pool survives a worker that dies, the memory a cycle holds is
+bounded, and a cycle with nothing new stays light."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 from pathlib import Path
+
+import pytest
 
 from aggregator.parsepool import FeedParserPool
 from aggregator.models import ParsedFeed, ParseError
@@ -51,3 +54,35 @@ def test_a_cycle_in_which_no_feed_changed_never_loads_numpy(tmp_path: Path, feed
     config = write_config(tmp_path, [feed_entry(url, "Party")])
     assert run_cli("fetch", "-c", config).code == 0  # new entries: fingerprinted, in the workers
     assert modules_loaded_by_cli(["numpy"], "fetch", "--all", "-q", "-c", config) == (0, [])
+
+
+def test_a_cycle_holds_at_most_in_flight_feeds_between_fetch_and_store(tmp_path: Path, feed_server: FeedServer,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """Storing is the slowest stage: without a bound every feed would be fetched at once and wait,
+    body and parsed entries, in memory. With IN_FLIGHT slots, a feed is fetched only when one of
+    the earlier ones has been stored."""
+    import time
+
+    from aggregator import cycle, update
+    from aggregator.config import load_config
+    from conftest import feed_entry, write_config
+
+    paths = [f"/feed{n}.xml" for n in range(10)]
+    config = load_config(write_config(tmp_path, [
+        feed_entry(feed_server.add(p, FEED_DATA / "wordpress_rss2.xml"), f"Party {n}") for n, p in enumerate(paths)
+    ]))  # fmt: skip
+    fetched_when_stored: list[int] = []
+    real = update.store_result
+
+    def slow_store(*args: object, **kwargs: object) -> object:
+        fetched_when_stored.append(sum(len(feed_server.hits(p)) for p in paths))
+        time.sleep(0.1)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(update, "store_result", slow_store)
+    monkeypatch.setattr(cycle, "IN_FLIGHT", 2)
+    report = cycle.run_cycle(config, force_all=True)
+    assert report.ok == 10 and report.failed == 0
+    assert len(fetched_when_stored) == 10
+    # When the k-th feed (from 0) is stored, at most k + IN_FLIGHT feeds have been asked for.
+    assert all(fetched <= k + 2 for k, fetched in enumerate(fetched_when_stored)), fetched_when_stored
