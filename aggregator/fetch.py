@@ -654,23 +654,40 @@ async def iter_fetch(
 
     `slots`: each fetch takes one before it starts (its time limit starts then too), and the caller
     gives it back when it is done with that result: at most that many bodies are held at once,
-    however many feeds there are and however slowly the caller stores them."""
+    however many feeds there are and however slowly the caller stores them. (Results pass through
+    a queue, so a finished fetch's task does not keep its body alive after it has been handed over.)"""
     limits = ConcurrencyLimits(settings)
+    done: asyncio.Queue[FetchResult | BaseException] = asyncio.Queue()
 
-    async def fetch_in_slot(client: httpx.AsyncClient, request: FetchRequest) -> FetchResult:
+    async def fetch_in_slot(client: httpx.AsyncClient, request: FetchRequest) -> None:
         if slots is not None:
             await slots.acquire()
-        return await fetch_feed(client, request, settings, limits=limits)
+        try:
+            result = await fetch_feed(client, request, settings, limits=limits)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:  # handed to the caller, as awaiting the fetch would have
+            done.put_nowait(exc)
+        else:
+            done.put_nowait(result)
 
     async with make_client(settings, user_agent) as client:
-        tasks = [asyncio.ensure_future(fetch_in_slot(client, request)) for request in requests]
+        running: set[asyncio.Future[None]] = set()
+        for request in requests:
+            task = asyncio.ensure_future(fetch_in_slot(client, request))
+            running.add(task)
+            task.add_done_callback(running.discard)
         try:
-            for next_done in asyncio.as_completed(tasks):
-                yield await next_done
+            for _ in requests:
+                item = await done.get()
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+                del item  # the caller holds the only reference now
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            for unfinished in list(running):
+                unfinished.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
 
 
 def fetch_all(

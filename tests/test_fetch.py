@@ -417,6 +417,37 @@ def test_iter_fetch_yields_results_as_they_complete(server: FeedServer) -> None:
     assert all(r.status == "ok" for r in results)
 
 
+def test_iter_fetch_keeps_no_result_it_has_handed_over_and_honours_slots(server: FeedServer) -> None:
+    """A cycle's memory must not grow with its feeds: once a result is handed over, iter_fetch holds
+    no reference to it (nor its body), and a fetch starts only when a slot is free."""
+    import gc
+    import weakref
+
+    urls = [server.add(f"/feed{n}.xml", RSS) for n in range(6)]
+
+    async def run() -> tuple[list[bool], list[int]]:
+        slots = asyncio.Semaphore(2)
+        alive: list[bool] = []
+        asked: list[int] = []
+        previous: weakref.ref[FetchResult] | None = None
+        async for result in iter_fetch([FetchRequest(u) for u in urls], SETTINGS, slots=slots):
+            assert result.status == "ok"
+            asked.append(sum(len(server.hits(f"/feed{n}.xml")) for n in range(6)))
+            if previous is not None:
+                gc.collect()
+                alive.append(previous() is not None)
+            previous = weakref.ref(result)
+            del result
+            await asyncio.sleep(0.05)  # the other fetches get their chance to run ahead, if they could
+            slots.release()
+        return alive, asked
+
+    alive, asked = asyncio.run(run())
+    assert alive == [False] * 5  # every earlier result was let go while the later ones came in
+    # k results handed over (and k - 1 slots given back): at most k + 1 feeds asked for so far.
+    assert all(n <= k + 2 for k, n in enumerate(asked)), asked
+
+
 def test_fetch_feed_with_own_client(server: FeedServer) -> None:
     url = server.add("/feed.xml", RSS)
 
