@@ -98,9 +98,11 @@ def _run_locked(
     now = clock()
     store.sync_feeds(config.feeds, now)
     cycle_id = store.start_cycle(now)
-    states = store.feed_states()
+    states = store.feed_states(recent_of=())  # which feeds are due needs no entry times
     due, skipped = select_due(config, states, now, force_all, only_urls)
     report = CycleReport(skipped=skipped)
+    if due:  # the due feeds' posting rates, for when each is due next
+        states = store.feed_states(recent_of=None if len(due) == len(states) else [f.url for f in due])
 
     if due:
         asyncio.run(_fetch_parse_store(config, store, due, states, report, progress, stop, user_agent, clock))

@@ -106,6 +106,6 @@ def update_feed(
 ) -> FeedOutcome:  # fmt: skip
     """The whole step for one fetch result, in this thread: for a pushed or a single fetched feed.
     The feed must be in the database already (Store.sync_feeds with the config's feeds)."""
-    state = store.feed_states().get(feed.url) or FeedState(url=feed.url, enabled=feed.enabled)
+    state = store.feed_states(recent_of=[feed.url]).get(feed.url) or FeedState(url=feed.url, enabled=feed.enabled)
     read = read_body(feed, state, result, now)
     return store_result(store, config, feed, state, result, read, now, matcher or dedupe.StoryMatcher(config.dedupe))

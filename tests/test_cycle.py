@@ -86,3 +86,22 @@ def test_a_cycle_holds_at_most_in_flight_feeds_between_fetch_and_store(tmp_path:
     assert len(fetched_when_stored) == 10
     # When the k-th feed (from 0) is stored, at most k + IN_FLIGHT feeds have been asked for.
     assert all(fetched <= k + 2 for k, fetched in enumerate(fetched_when_stored)), fetched_when_stored
+
+
+def test_feed_states_read_entry_times_only_of_the_feeds_asked_for(tmp_path: Path, feed_server: FeedServer) -> None:
+    """A cycle reads every feed's state to see which are due, but the newest entries' times (the
+    posting rate, a read of every entry) only of the due ones."""
+    from aggregator.store import Store
+    from conftest import feed_entry, run_cli, write_config
+
+    urls = [feed_server.add(f"/f{n}.xml", FEED_DATA / "wordpress_rss2.xml") for n in range(3)]
+    config = write_config(tmp_path, [feed_entry(u, f"Party {n}") for n, u in enumerate(urls)])
+    assert run_cli("fetch", "-c", config).code == 0
+    with Store.open(tmp_path / "aggregator.db", readonly=True) as store:
+        every = store.feed_states()
+        assert all(every[u].recent_entry_times for u in urls)
+        none = store.feed_states(recent_of=())
+        assert set(none) == set(urls) and not any(s.recent_entry_times for s in none.values())
+        assert {u: s.next_due for u, s in none.items()} == {u: s.next_due for u, s in every.items()}
+        some = store.feed_states(recent_of=[urls[1]])
+        assert some[urls[1]] == every[urls[1]] and not some[urls[0]].recent_entry_times

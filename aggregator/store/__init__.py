@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -110,8 +110,9 @@ class Store:
         with self._connections.transaction() as db:
             feeds.sync_feeds(db, feed_list, now or utcnow())
 
-    def feed_states(self) -> dict[str, FeedState]:
-        return feeds.feed_states(self.db)
+    def feed_states(self, recent_of: Collection[str] | None = None) -> dict[str, FeedState]:
+        """Every configured feed's state; the times of the newest entries of all (None) or of `recent_of`."""
+        return feeds.feed_states(self.db, recent_of)
 
     def feed_health(self) -> list[FeedHealth]:
         return feeds.feed_health(self.db)

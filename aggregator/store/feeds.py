@@ -6,7 +6,7 @@ It writes the state ingest.py decided; it decides nothing itself.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from ..models import FeedConfig, FeedHealth, FeedState
@@ -61,19 +61,31 @@ def _state_from_row(row: dict[str, Any], recent: tuple[dt.datetime, ...]) -> Fee
     )
 
 
-def feed_states(db: Database) -> dict[str, FeedState]:
-    """Every configured feed's fetch state, with the times of its newest entries."""
+def feed_states(db: Database, recent_of: Collection[str] | None = None) -> dict[str, FeedState]:
+    """Every configured feed's fetch state, with the times of its newest entries: of every feed, or
+    (`recent_of`) of those feeds only, the others getting none. Reading them for every feed reads
+    every entry; a cycle first asks for none, to see which feeds are due, then for the due ones."""
     recent: dict[str, list[dt.datetime]] = {}
-    for url, published in db.execute(
-        f"""
-        SELECT feed_url, published FROM (
-            SELECT feed_url, published,
-                   row_number() OVER (PARTITION BY feed_url ORDER BY published DESC) AS n
-            FROM entries WHERE feed_url IN (SELECT url FROM feeds WHERE in_config = 1)
-        ) WHERE n <= {RECENT_ENTRY_TIMES} ORDER BY feed_url, published DESC
-        """
-    ):
-        recent.setdefault(url, []).append(dt.datetime.fromisoformat(published))
+    groups: list[list[str]]
+    if recent_of is None:
+        which, groups = "(SELECT url FROM feeds WHERE in_config = 1)", [[]]
+    else:
+        wanted = sorted(set(recent_of))
+        groups = [wanted[i : i + 500] for i in range(0, len(wanted), 500)]
+        which = ""
+    for group in groups:
+        where = which or f"({','.join('?' * len(group))})"
+        for url, published in db.execute(
+            f"""
+            SELECT feed_url, published FROM (
+                SELECT feed_url, published,
+                       row_number() OVER (PARTITION BY feed_url ORDER BY published DESC) AS n
+                FROM entries WHERE feed_url IN {where}
+            ) WHERE n <= {RECENT_ENTRY_TIMES} ORDER BY feed_url, published DESC
+            """,
+            group,
+        ):
+            recent.setdefault(url, []).append(dt.datetime.fromisoformat(published))
     return {
         row["url"]: _state_from_row(row, tuple(recent.get(row["url"], ())))
         for row in db.query("SELECT * FROM feeds WHERE in_config = 1")
