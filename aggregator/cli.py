@@ -208,11 +208,9 @@ def _find_story(store: Store, text: str) -> int:
 
 def _republish(config: Config, store: Store, only: frozenset[str] | None = None) -> None:
     """Publish every output (or those named in `only`) and tell the WebSub hub what changed."""
-    from .publish import publish
-    from .websub import notify_hub
+    from .publish import republish
 
-    store.sync_feeds(config.feeds)  # names, regions and enabled flags come from the config
-    notify_hub(config, store, publish(config, store, only).changed)
+    republish(config, store, only)
 
 
 def cmd_pick(args: argparse.Namespace) -> int:

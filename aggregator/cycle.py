@@ -101,10 +101,10 @@ def _run_locked(
     states = store.feed_states(recent_of=())  # which feeds are due needs no entry times
     due, skipped = select_due(config, states, now, force_all, only_urls)
     report = CycleReport(skipped=skipped)
-    if due:  # the due feeds' posting rates, for when each is due next
-        states = store.feed_states(recent_of=None if len(due) == len(states) else [f.url for f in due])
 
     if due:
+        # The due feeds' posting rates, for when each is due next.
+        states = store.feed_states(recent_of=None if len(due) == len(states) else [f.url for f in due])
         asyncio.run(_fetch_parse_store(config, store, due, states, report, progress, stop, user_agent, clock))
     if any(f.full_text and f.enabled for f in config.feeds) and not (stop is not None and stop.is_set()):
         # After every feed is stored, so pages of all feeds share one client, robots.txt cache and

@@ -19,7 +19,6 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
-
 from typing import TYPE_CHECKING, Any
 
 from aggregator.models import DedupeSettings

@@ -38,6 +38,20 @@ def publish(config: Config, store: Store, only: frozenset[str] | None = None,
     return _publish(config, store, only, _signature(config, store) if whole else None, paths)
 
 
+def republish(config: Config, store: Store, only: frozenset[str] | None = None,
+              paths: frozenset[str] | None = None) -> PublishReport:  # fmt: skip
+    """publish() after a change made outside a cycle (an editor's pick, `aggregator pick`, an
+    unmerge): the feeds' names, regions and flags are taken from the config first, and the WebSub
+    hub, when one is configured, is told what changed. The caller holds the cycle lock."""
+    store.sync_feeds(config.feeds)
+    report = publish(config, store, only, paths)
+    if config.websub.hub:
+        from .websub import notify_hub
+
+        notify_hub(config, store, report.changed)
+    return report
+
+
 def _publish(config: Config, store: Store, only: frozenset[str] | None, signature: str | None,
              paths: frozenset[str] | None = None) -> PublishReport:  # fmt: skip
     from .atom import forget_sanitized

@@ -12,6 +12,7 @@ from typing import Any
 from ..models import FeedConfig, FeedHealth, FeedState
 from ..times import from_db_time, to_db_time
 from .connection import Database
+from .entries import chunks
 
 RECENT_ENTRY_TIMES = 20  # entries per feed whose gaps give its posting rate
 
@@ -66,15 +67,11 @@ def feed_states(db: Database, recent_of: Collection[str] | None = None) -> dict[
     (`recent_of`) of those feeds only, the others getting none. Reading them for every feed reads
     every entry; a cycle first asks for none, to see which feeds are due, then for the due ones."""
     recent: dict[str, list[dt.datetime]] = {}
-    groups: list[list[str]]
     if recent_of is None:
-        which, groups = "(SELECT url FROM feeds WHERE in_config = 1)", [[]]
+        selections: list[tuple[str, Sequence[str]]] = [("(SELECT url FROM feeds WHERE in_config = 1)", ())]
     else:
-        wanted = sorted(set(recent_of))
-        groups = [wanted[i : i + 500] for i in range(0, len(wanted), 500)]
-        which = ""
-    for group in groups:
-        where = which or f"({','.join('?' * len(group))})"
+        selections = [(f"({','.join('?' * len(group))})", group) for group in chunks(sorted(set(recent_of)))]
+    for where, group in selections:
         for url, published in db.execute(
             f"""
             SELECT feed_url, published FROM (

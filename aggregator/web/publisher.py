@@ -22,7 +22,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-
 from typing import TYPE_CHECKING
 
 from ..lock import LockHeld
@@ -159,21 +158,14 @@ class Publisher:
 
 
 def publisher_for(watch: "ConfigWatch", store: "Store") -> Publisher:
-    """The app's publisher: publish.publish of the config in use, under the cycle lock, then a
-    WebSub ping for what changed (when a hub is configured)."""
+    """The app's publisher: publish.republish of the config in use, under the cycle lock."""
 
     def publish_under_lock(only: frozenset[str] | None, paths: frozenset[str] | None) -> list[str]:
         from ..lock import CycleLock
-        from ..publish import publish
+        from ..publish import republish
 
         config = watch.config
         with CycleLock(config.database):
-            store.sync_feeds(config.feeds)
-            report = publish(config, store, only, paths)
-            if config.websub.hub:
-                from ..websub import notify_hub
-
-                notify_hub(config, store, report.changed)
-        return report.changed
+            return republish(config, store, only, paths).changed
 
     return Publisher(publish_under_lock)
