@@ -6,6 +6,7 @@ Rendering only reads the store (story queries); writing the files is publish.py'
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import re
 from collections.abc import Callable, Sequence
@@ -352,16 +353,36 @@ def pick_paths(section: str) -> frozenset[str]:
 
 class _PagesReadOnce:
     """The store, with each story page read once however many files render it (a feed's Atom and
-    JSON twins ask the same query)."""
+    JSON twins ask the same query), and each archive chain's start once (the feed's link to its
+    newest archive and the archives themselves ask it), and the languages and countries once (the
+    feeds, the page and the OPML list them)."""
 
     def __init__(self, store: Store) -> None:
         self._store = store
         self._pages: dict[StoryQuery, StoryPage] = {}
+        self._firsts: dict[StoryQuery | None, dt.datetime | None] = {}
+        self._languages: list[str] | None = None
+        self._countries: list[str] | None = None
 
     def stories(self, query: StoryQuery) -> StoryPage:
         if query not in self._pages:
             self._pages[query] = self._store.stories(query)
         return self._pages[query]
+
+    def active_languages(self) -> list[str]:
+        if self._languages is None:
+            self._languages = self._store.active_languages()
+        return self._languages
+
+    def active_countries(self) -> list[str]:
+        if self._countries is None:
+            self._countries = self._store.active_countries()
+        return self._countries
+
+    def first_story_created(self, query: StoryQuery | None = None) -> dt.datetime | None:
+        if query not in self._firsts:
+            self._firsts[query] = self._store.first_story_created(query)
+        return self._firsts[query]
 
     def __getattr__(self, name: str) -> object:
         return getattr(self._store, name)

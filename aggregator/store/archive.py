@@ -37,8 +37,10 @@ def first_created(db: Database, query: StoryQuery | None = None) -> dt.datetime 
     first active copy it selects was stored)."""
     if query is not None and _is_filtered(query):
         where, params = _copy_conditions(_feed_filter(query))
+        # The oldest first (index entries_first_seen) until one matches: min() would read every copy.
         row = db.execute(
-            f"SELECT min(e.first_seen) FROM entries e JOIN feeds f ON f.url = e.feed_url WHERE {' AND '.join(where)}",
+            f"SELECT e.first_seen FROM entries e JOIN feeds f ON f.url = e.feed_url WHERE {' AND '.join(where)}"
+            " ORDER BY e.first_seen LIMIT 1",
             params,
         ).fetchone()
         return dt.datetime.fromisoformat(row[0]) if row and row[0] else None
