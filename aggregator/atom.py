@@ -14,12 +14,14 @@ from typing import Any
 from urllib.parse import urljoin
 
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
+from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from . import __version__
 from .locales import country_name
 from .models import Config, Copy, Enclosure, Story
+from .rendered import EntryCache
 from .sanitize import clean_html, xml_safe
 
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -87,7 +89,9 @@ class AtomFeedMeta:
     archive: bool = False  # an RFC 5005 archive document (<fh:archive/>)
 
 
-def render_atom(meta: AtomFeedMeta, stories: Sequence[Story], config: Config) -> bytes:
+def render_atom(meta: AtomFeedMeta, stories: Sequence[Story], config: Config, cache: EntryCache | None = None) -> bytes:
+    """The feed document, newest story first. Each entry is serialized on its own (so that one
+    kept by the cache, rendered.py, is the same text as a fresh one) and set into the feed's head."""
     fg = FeedGenerator()
     fg.register_extension("aggregator", _SourceFeedExtension, SourceEntryExtension, rss=False)
     fg.id(meta.id)
@@ -111,12 +115,32 @@ def render_atom(meta: AtomFeedMeta, stories: Sequence[Story], config: Config) ->
     fg.generator("aggregator", __version__, config.generator_uri or config.base_url)
     # The newest change, not the clock: an unchanged feed renders to the same bytes.
     fg.updated(max((s.updated for s in stories), default=EPOCH))
+    head = fg.atom_str(pretty=True, encoding="UTF-8")
+    if not head.endswith(_FEED_END):
+        raise AssertionError("feedgen's feed document does not end in </feed>")
 
     used_ids: set[str] = set()
-    # feedgen prepends each new entry, so add the oldest first to get newest-first output.
-    for story in reversed(stories):
-        _add_entry(fg, story, config, used_ids)
-    return fg.atom_str(pretty=True, encoding="UTF-8")
+    # Ids are given oldest first, so the older story keeps a shared id (entry_id).
+    ids = [entry_id(story, used_ids) for story in reversed(stories)][::-1]
+    entries = list(zip(stories, ids))
+
+    def render(story: Story, atom_id: str) -> str:
+        return entry_xml(story, atom_id, config)
+
+    texts = cache.texts("atom", entries, render) if cache else [render(s, i) for s, i in entries]
+    return head[: -len(_FEED_END)] + "".join(texts).encode("utf-8") + _FEED_END
+
+
+_FEED_END = b"</feed>\n"
+
+
+def entry_xml(story: Story, atom_id: str, config: Config) -> str:
+    """One story's <entry> element as text, ending in a newline."""
+    fe = FeedEntry()
+    fe.register_extension("aggregator", SourceEntryExtension, atom=True, rss=False)
+    _fill_entry(fe, story, atom_id, config)
+    text: str = etree.tostring(fe.atom_entry(), pretty_print=True, encoding="unicode")
+    return text
 
 
 def entry_id(story: Story, used_ids: set[str]) -> str:
@@ -130,10 +154,9 @@ def entry_id(story: Story, used_ids: set[str]) -> str:
     return found
 
 
-def _add_entry(fg: FeedGenerator, story: Story, config: Config, used_ids: set[str]) -> None:
+def _fill_entry(fe: FeedEntry, story: Story, atom_id: str, config: Config) -> None:
     primary = story.primary
-    fe = fg.add_entry(order="prepend")
-    fe.id(entry_id(story, used_ids))
+    fe.id(atom_id)
     fe.title(xml_safe(primary.title) or "(untitled)")
     fe.author({"name": xml_safe(primary.author or primary.feed_name)})
     fe.published(max(story.published, EPOCH))

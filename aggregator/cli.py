@@ -131,14 +131,12 @@ def _is_demo_config(path: Path) -> bool:
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
-    from .publish import publish
-    from .websub import notify_hub
+    from .publish import republish
 
     config = _load(args)
     with CycleLock(config.database), Store.open(config.database) as store:
-        store.sync_feeds(config.feeds)  # names, regions and enabled flags come from the config
-        report = publish(config, store)
-        notify_hub(config, store, report.changed)
+        # The feeds' names, regions and flags from the config, then every output; the hub is told.
+        report = republish(config, store)
     if not args.quiet:
         print(f"{len(report.written)} files written, {len(report.unchanged)} unchanged in {config.output_dir}")
     return EXIT_OK

@@ -17,6 +17,7 @@ from typing import Any
 from .atom import EPOCH, entry_id, has_summary, story_enclosures, story_image, story_text_html
 from .locales import country_name
 from .models import Config, Copy, Story
+from .rendered import EntryCache
 from .sanitize import clean_text
 
 VERSION = "https://jsonfeed.org/version/1.1"
@@ -33,7 +34,9 @@ class JsonFeedMeta:
     hub: str | None = None  # a WebSub hub
 
 
-def render_json_feed(meta: JsonFeedMeta, stories: Sequence[Story], config: Config) -> bytes:
+def render_json_feed(
+    meta: JsonFeedMeta, stories: Sequence[Story], config: Config, cache: EntryCache | None = None
+) -> bytes:
     """The feed as UTF-8 JSON; the same stories render to the same bytes."""
     feed: dict[str, Any] = {
         "version": VERSION,
@@ -57,9 +60,29 @@ def render_json_feed(meta: JsonFeedMeta, stories: Sequence[Story], config: Confi
         feed[EXTENSION] = {"rights": config.rights}
     used_ids: set[str] = set()
     # Ids are given oldest first, as in the Atom feed, so both formats agree on who keeps a shared id.
-    items = [_item(story, entry_id(story, used_ids), config) for story in reversed(stories)]
-    feed["items"] = items[::-1]
-    return (json.dumps(feed, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    ids = [entry_id(story, used_ids) for story in reversed(stories)][::-1]
+    entries = list(zip(stories, ids))
+
+    def render(story: Story, item_id: str) -> str:
+        return item_json(story, item_id, config)
+
+    texts = cache.texts("json", entries, render) if cache else [render(s, i) for s, i in entries]
+    # One item a line: each is serialized on its own (so a kept one is the same text as a fresh
+    # one) and set into the feed's object, whose last member is "items".
+    feed["items"] = []
+    head = json.dumps(feed, ensure_ascii=False)
+    if not head.endswith(_NO_ITEMS):
+        raise AssertionError("the feed object does not end with its items")
+    items = "[\n" + ",\n".join(texts) + "\n]" if texts else "[]"
+    return (head[: -len(_NO_ITEMS)] + '"items": ' + items + "}\n").encode("utf-8")
+
+
+_NO_ITEMS = '"items": []}'
+
+
+def item_json(story: Story, item_id: str, config: Config) -> str:
+    """One story's item object as JSON text, on one line."""
+    return json.dumps(_item(story, item_id, config), ensure_ascii=False)
 
 
 def _item(story: Story, item_id: str, config: Config) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from .feedset import FeedDoc
 from .locales import language_autonym
 from .models import Config, Story, StoryPage, StoryQuery
 from .opml import feeds_opml, sources_opml
+from .rendered import EntryCache
 from .sanitize import clean_text
 from .store import Store
 from .times import utcnow
@@ -62,6 +63,11 @@ def _stories(store: Store, query: StoryQuery) -> list[Story]:
     return list(store.stories(query).stories)
 
 
+def _entry_cache(store: Store) -> EntryCache | None:
+    """The renderings kept between publishes, when the store is one publish's (output_files)."""
+    return store.entry_cache if isinstance(store, _PagesReadOnce) else None
+
+
 def _atom_file(
     config: Config, store: Store, doc: FeedDoc,
     links: Callable[[], tuple[tuple[str, str], ...]] = lambda: (),
@@ -76,7 +82,7 @@ def _atom_file(
             id=url, title=doc.title, subtitle=doc.subtitle, self_url=url,
             alternate_url=urljoin(config.base_url, doc.alternate_path), hub=config.websub.hub, links=links(),
         )  # fmt: skip
-        return atom.render_atom(meta, _stories(store, doc.query), config)
+        return atom.render_atom(meta, _stories(store, doc.query), config, _entry_cache(store))
 
     return OutputFile(doc.atom_path, ATOM_MEDIA_TYPE, render)
 
@@ -90,7 +96,7 @@ def _json_file(config: Config, store: Store, doc: FeedDoc) -> OutputFile:
             home_page_url=urljoin(config.base_url, doc.alternate_path), description=doc.subtitle,
             language=doc.language, hub=config.websub.hub,
         )  # fmt: skip
-        return jsonfeed.render_json_feed(meta, _stories(store, doc.query), config)
+        return jsonfeed.render_json_feed(meta, _stories(store, doc.query), config, _entry_cache(store))
 
     return OutputFile(doc.json_path, JSON_FEED_MEDIA_TYPE, render)
 
@@ -148,7 +154,7 @@ def _feed_archives(config: Config, store: Store, doc: FeedDoc) -> list[OutputFil
                 store.stories_created_between(week.start, week.end) if query is None
                 else store.stories_created_between(week.start, week.end, query)
             )  # fmt: skip
-            return atom.render_atom(meta, stories, config)
+            return atom.render_atom(meta, stories, config, _entry_cache(store))
 
         files.append(OutputFile(week.path, ATOM_MEDIA_TYPE, render, write_once=True))
     return files
@@ -357,8 +363,9 @@ class _PagesReadOnce:
     newest archive and the archives themselves ask it), and the languages and countries once (the
     feeds, the page and the OPML list them)."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, entry_cache: EntryCache | None = None) -> None:
         self._store = store
+        self.entry_cache = entry_cache
         self._pages: dict[StoryQuery, StoryPage] = {}
         self._firsts: dict[StoryQuery | None, dt.datetime | None] = {}
         self._languages: list[str] | None = None
@@ -388,10 +395,13 @@ class _PagesReadOnce:
         return getattr(self._store, name)
 
 
-def output_files(config: Config, store: Store, only: frozenset[str] | None = None) -> list[OutputFile]:
+def output_files(
+    config: Config, store: Store, only: frozenset[str] | None = None, entry_cache: EntryCache | None = None
+) -> list[OutputFile]:
     """Every file of every registered output (or of the outputs named in `only`), for this config.
-    Their renderings share story pages, so render them together (one publish) and then let go."""
-    reader = cast(Store, _PagesReadOnce(store))
+    Their renderings share story pages, so render them together (one publish) and then let go.
+    With an entry cache, the feeds render only the entries whose stories changed (rendered.py)."""
+    reader = cast(Store, _PagesReadOnce(store, entry_cache))
     return [f for output in OUTPUTS if only is None or output.name in only for f in output.files(config, reader)]
 
 

@@ -14,6 +14,7 @@ from . import __version__
 from .files import OutputError, remove_stale_temp_files, write_atomically
 from .models import Config
 from .outputs import output_files, output_paths
+from .rendered import EntryCache, render_context
 from .store import Store
 from .times import utcnow
 
@@ -57,7 +58,8 @@ def _publish(config: Config, store: Store, only: frozenset[str] | None, signatur
     from .atom import forget_sanitized
 
     report = PublishReport()
-    files = [f for f in output_files(config, store, only) if paths is None or f.path in paths]
+    entry_cache = EntryCache(store, render_context(config))
+    files = [f for f in output_files(config, store, only, entry_cache) if paths is None or f.path in paths]
     remove_stale_temp_files([config.output_dir / f.path for f in files])
     try:
         for f in files:
@@ -71,6 +73,8 @@ def _publish(config: Config, store: Store, only: frozenset[str] | None, signatur
                 report.unchanged.append(path)
     finally:
         forget_sanitized()
+    # Only a whole publish knows which stories no output shows any more.
+    entry_cache.save(whole=only is None and paths is None)
     if signature is not None:  # only a whole publish vouches for every output
         store.set_meta(_PUBLISHED, signature)
     return report

@@ -38,6 +38,10 @@ def test_a_database_from_the_first_schema_is_migrated_and_keeps_its_data(tmp_pat
     feed = tmp_path / "public" / "feed.atom"
     # Take the database back to the first schema, as the first release left it...
     with sqlite3.connect(db) as conn:
+        # (undo 0013)
+        conn.execute("DROP TABLE rendered_entries")
+        for event in ("insert", "update", "delete"):
+            conn.execute(f"DROP TRIGGER content_version_translations_{event}")
         # (undo 0012)
         for index in ("feeds_feed_id", "feeds_site", "stories_created", "entries_first_seen", "entries_story_feed"):
             conn.execute(f"DROP INDEX {index}")

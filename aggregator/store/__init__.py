@@ -32,7 +32,10 @@ from ..models import (
     StoryQuery,
 )
 from ..times import utcnow
-from . import archive, content_version, cycles, entries, feeds, fulltext, picks, schema, stories, translations, users, websub
+from . import (
+    archive, content_version, cycles, entries, feeds, fulltext, picks, rendered, schema, stories, translations, users,
+    websub,
+)  # fmt: skip
 from .connection import Connections, Database, StoreError
 from .entries import UpdateCounts
 from .users import EditorAction, User
@@ -230,6 +233,17 @@ class Store:
 
     def content_signature(self) -> str:
         return stories.content_signature(self.db)
+
+    # ------------------------------------------------------------------ rendered entries (a cache)
+    def rendered_entries(self, format: str, story_ids: Collection[int]) -> dict[int, tuple[str, str]]:
+        """{story id: (digest, text)}: the entries in this format kept from earlier publishes."""
+        return rendered.load(self.db, format, story_ids)
+
+    def save_rendered_entries(self, rows: Sequence[tuple[int, str, str, str]], keep: Collection[int] | None = None) -> None:
+        """Keep (story id, format, digest, text) renderings; with `keep` (after a whole publish),
+        forget those of every other story."""
+        with self._connections.transaction() as db:
+            rendered.save(db, rows, keep)
 
     def meta(self, key: str) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()

@@ -19,6 +19,9 @@ TABLE = "content_version"
 # The columns whose change a reader can see (the rest is fetch state and fingerprints).
 _ENTRY_COLUMNS = ("feed_url", "key", "original_id", "link", "title", "content_html", "summary_html", "author",
                   "categories", "language", "published", "updated", "story_id", "match_rule", "match_score")  # fmt: skip
+# Shown too, and counted since migration 0013: a copy's enclosures and picture, its article's full
+# text, and the translation links between stories.
+_ENTRY_COLUMNS_SINCE_0013 = (*_ENTRY_COLUMNS, "enclosures", "image", "full_text_html")
 _FEED_COLUMNS = ("url", "name", "region", "country", "language", "site", "enabled", "in_config", "feed_id",
                  "feed_link", "last_changed")  # fmt: skip
 _BUMP = f"UPDATE {TABLE} SET version = version + 1;"
@@ -48,3 +51,15 @@ def create(db: "Database | sqlite_utils.Database") -> None:
 def current(db: "Database") -> int:
     """The counter as committed (or as this connection's open transaction has it)."""
     return int(db.execute(f"SELECT version FROM {TABLE} WHERE id = 1").fetchone()[0])
+
+
+def cover_everything_shown(db: "Database | sqlite_utils.Database") -> None:
+    """Part of migration 0013: count the entry columns added after 0011 and the translation links,
+    so that the counter alone says whether the published outputs may have changed."""
+    db.execute(f"DROP TRIGGER IF EXISTS {TABLE}_entries_update")
+    db.execute(
+        f"CREATE TRIGGER {TABLE}_entries_update AFTER UPDATE ON entries"
+        f" WHEN {_changed(_ENTRY_COLUMNS_SINCE_0013)} BEGIN {_BUMP} END"
+    )
+    for event in ("INSERT", "UPDATE", "DELETE"):
+        db.execute(f"CREATE TRIGGER {TABLE}_translations_{event.lower()} AFTER {event} ON translations BEGIN {_BUMP} END")

@@ -107,11 +107,3 @@ def health(db: Database) -> dict[str, FullTextHealth]:
     return found
 
 
-def signature_part(db: Database) -> tuple[object, ...]:
-    """What of the full texts the published outputs show, for stories.content_signature."""
-    return tuple(
-        db.execute(
-            "SELECT count(*), sum(length(full_text_html)), max(full_text_fetched_at) FROM entries"
-            " WHERE full_text_html IS NOT NULL"
-        ).fetchone()
-    )

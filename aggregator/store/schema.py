@@ -255,6 +255,17 @@ def _m0012_publish_speed(db: sqlite_utils.Database) -> None:
     db.execute("DROP INDEX IF EXISTS entries_story")
 
 
+def _m0013_rendered_entries(db: sqlite_utils.Database) -> None:
+    """Each story's rendered Atom entry and JSON Feed item, kept between publishes (store/rendered.py),
+    and a content version that counts everything they show, so that it alone tells a publish whether
+    anything changed (reading the signature from the tables took 0.26 s at 50,000 stories)."""
+    from .content_version import cover_everything_shown
+    from .rendered import create_table
+
+    create_table(db)
+    cover_everything_shown(db)
+
+
 def _m0009_full_text(db: sqlite_utils.Database) -> None:
     """Article pages' main text for full_text feeds, each fetch's outcome (store/fulltext.py)."""
     from .fulltext import create_tables
@@ -283,6 +294,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("0010_enclosures", _m0010_enclosures),  # enclosures and the entry's picture (issue 13)
     ("0011_search_speed", _m0011_search_speed),  # the web app's caches and search speed (issue 12)
     ("0012_publish_speed", _m0012_publish_speed),  # reading a publish's stories (issue 11)
+    ("0013_rendered_entries", _m0013_rendered_entries),  # rendering only changed entries (issue 11)
 ]
 
 def _applied(db: Database, path: Path) -> set[str]:

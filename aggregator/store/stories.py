@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hashlib
 import itertools
 import json
 from collections.abc import Generator
@@ -489,31 +488,14 @@ def prune(
     return len(old)
 
 
-def translation_signature(db: Database) -> Any:
-    from .translations import signature
-
-    return signature(db)
-
-
 def content_signature(db: Database) -> str:
-    """A digest of everything the published outputs are made of (stories, copies, picks and the
-    feeds' names and ids): equal digests mean equal outputs for the same config."""
-    parts = [
-        db.execute("SELECT count(*), max(id), max(updated), max(published) FROM stories").fetchone(),
-        db.execute(
-            "SELECT count(*), max(id), max(updated), sum(story_id), total(length(enclosures)), total(length(image))"
-            " FROM entries"
-        ).fetchone(),
-        db.execute("SELECT count(*), max(picked_at), group_concat(story_id || ':' || section) FROM picks").fetchone(),
-        db.execute(
-            "SELECT group_concat(url || name || region || country || language || coalesce(site, '') || enabled"
-            " || in_config || coalesce(feed_id, '') || coalesce(feed_link, '') || coalesce(last_changed, ''), '|')"
-            " FROM (SELECT * FROM feeds ORDER BY url)"
-        ).fetchone(),
-        fulltext.signature_part(db),
-        translation_signature(db),
-    ]
-    return hashlib.sha256(json.dumps(parts, default=str).encode("utf-8")).hexdigest()
+    """What the published outputs are made of, as one string: the content version, which every
+    change a reader can see moves (stories, copies, their full texts, picks, translation links,
+    the feeds' names, places and ids; store/content_version.py). Equal signatures of one database
+    mean equal outputs for the same config."""
+    from .content_version import current
+
+    return f"content-version:{current(db)}"
 
 
 def ranked_copies(db: Database, match: str, window: int = RANK_WINDOW) -> Generator[int, None, None]:

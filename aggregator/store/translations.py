@@ -174,11 +174,3 @@ def translations_of(db: Database, ids: Sequence[int], active_feed: str) -> dict[
     for links in out.values():
         links.sort(key=lambda t: (t.language, t.story_id))
     return out
-
-
-def signature(db: Database) -> tuple[Any, ...]:
-    """What changes when a link is made or undone (for the publish content signature)."""
-    return tuple(db.execute(
-        "SELECT count(*), group_concat(story_a || ':' || story_b || ':' || coalesce(unlinked_at, ''))"
-        " FROM (SELECT * FROM translations ORDER BY story_a, story_b)"
-    ).fetchone())  # fmt: skip
