@@ -7,9 +7,11 @@ from __future__ import annotations
 import functools
 import html
 import re
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
-import nh3
+if TYPE_CHECKING:  # loaded by the first text cleaned: a cycle with nothing due never needs it
+    import nh3
 
 __all__ = [
     "clean_html",
@@ -101,6 +103,8 @@ def _attribute_filter(tag: str, attribute: str, value: str) -> str | None:
 def _cleaner(base_url: str | None) -> nh3.Cleaner:
     # Without a trustworthy base, a relative URL would resolve against *our* site when republished,
     # pointing readers at pages that don't exist, so it is dropped instead.
+    import nh3
+
     return nh3.Cleaner(
         tags=set(ALLOWED_TAGS),
         clean_content_tags=set(_DROP_WITH_CONTENT),
@@ -145,7 +149,13 @@ def clean_html(html_text: str, base_url: str | None = None, max_chars: int = MAX
 
 
 _WHITESPACE = re.compile(r"\s+")
-_TEXT_CLEANER = nh3.Cleaner(tags=set(), clean_content_tags={"script", "style"}, strip_comments=True)
+@functools.cache
+def _text_cleaner() -> nh3.Cleaner:
+    import nh3
+
+    return nh3.Cleaner(tags=set(), clean_content_tags={"script", "style"}, strip_comments=True)
+
+
 _TAG_START = re.compile(r"<[A-Za-z/!?]")
 _DECODE_ROUNDS = 8
 _LEFTOVER_ENTITY = re.compile(r"&#?[A-Za-z0-9]{1,32};")
@@ -153,7 +163,7 @@ _LEFTOVER_ENTITY = re.compile(r"&#?[A-Za-z0-9]{1,32};")
 
 def _strip_tags(text: str) -> str:
     try:
-        return _TEXT_CLEANER.clean(text)
+        return _text_cleaner().clean(text)
     except Exception:  # see clean_html
         return re.sub(r"<[^<>]{0,1000}>", " ", text)
 

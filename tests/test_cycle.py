@@ -56,6 +56,20 @@ def test_a_cycle_in_which_no_feed_changed_never_loads_numpy(tmp_path: Path, feed
     assert modules_loaded_by_cli(["numpy"], "fetch", "--all", "-q", "-c", config) == (0, [])
 
 
+def test_a_fetch_with_nothing_due_loads_no_fetcher_parser_or_renderer(tmp_path: Path, feed_server: FeedServer) -> None:
+    """Start-up of a cron cycle with nothing due (issue 11): the HTTP client, the event loop, the
+    parsers, feedgen and numpy are loaded only by a cycle that has work."""
+    from conftest import feed_entry, modules_loaded_by_cli, run_cli, write_config
+
+    url = feed_server.add("/wp.xml", FEED_DATA / "wordpress_rss2.xml")
+    config = write_config(tmp_path, [feed_entry(url, "Party")])
+    assert run_cli("fetch", "-c", config).code == 0
+    hits = len(feed_server.hits("/wp.xml"))
+    heavy = ["asyncio", "httpx", "feedparser", "feedgen", "numpy", "lxml", "nh3", "jinja2"]
+    assert modules_loaded_by_cli(heavy, "fetch", "-q", "-c", config) == (0, [])
+    assert len(feed_server.hits("/wp.xml")) == hits  # nothing was due
+
+
 def test_a_cycle_holds_at_most_in_flight_feeds_between_fetch_and_store(tmp_path: Path, feed_server: FeedServer,
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
     """Storing is the slowest stage: without a bound every feed would be fetched at once and wait,
