@@ -135,14 +135,16 @@ class Publisher:
 
     def _publish_when_free(self, scope: Scope) -> None:
         while True:
+            with self._cond:
+                # Requests made while this one waited for a cycle join it (merged just before each
+                # try: a request also wakes the wait, and may come just as the cycle ends).
+                if self._pending is not None:
+                    scope, self._pending = merge(scope, self._pending), None
             try:
                 changed = self._publish(*scope)
             except LockHeld:
                 with self._cond:
                     self._state = dataclasses.replace(self._state, waiting_for_cycle=True)
-                    # Requests made meanwhile join this publish.
-                    if self._pending is not None:
-                        scope, self._pending = merge(scope, self._pending), None
                     self._cond.wait(self._retry)
                 continue
             except Exception as exc:  # noqa: BLE001 - a failed publish must not kill the thread
