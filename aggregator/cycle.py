@@ -180,7 +180,7 @@ async def _fetch_parse_store(
         feed = feeds[result.url]
         state = states.get(feed.url) or FeedState(url=feed.url, enabled=feed.enabled)
         try:
-            read = await _read_in_pool(parser, feed, state, result, clock())
+            read = await _read_in_pool(parser, store, feed, state, result, clock())
             outcome = await loop.run_in_executor(
                 writer, store_result, store, config, feed, state, result, read, clock(), matcher
             )
@@ -208,17 +208,21 @@ async def _fetch_parse_store(
 
 
 async def _read_in_pool(
-    parser: FeedParserPool, feed: FeedConfig, state: FeedState, result: FetchResult, now: dt.datetime
+    parser: FeedParserPool, store: Store, feed: FeedConfig, state: FeedState, result: FetchResult, now: dt.datetime
 ) -> ReadBody:
     """update.read_body, with the parse (the costly part) on the pool's processes."""
+    import asyncio
+
     from .update import ReadBody, failed_read, parse_needed
 
     digest, needed = parse_needed(state, result)
     if not needed or result.body is None:
         return ReadBody(digest=digest)
     try:
+        # What the feed's stored copies were fingerprinted to: its unchanged entries are not again.
+        known = await asyncio.get_running_loop().run_in_executor(None, store.stored_fingerprints, feed.url)
         prepared: PreparedFeed = await parser.parse(
-            result.body, result.headers, result.final_url or result.url, feed.languages, now
+            result.body, result.headers, result.final_url or result.url, feed.languages, now, known
         )
     except Exception as exc:  # a bug must cost one feed, never the cycle
         return failed_read(feed, digest, exc)

@@ -290,6 +290,46 @@ def fingerprint(
     )
 
 
+@dataclass(frozen=True)
+class StoredFingerprint:
+    """What of a stored copy's fingerprint depends on its text alone (and costs the fingerprint's
+    time): an entry whose change hash (ingest.change_hash: its title, text, link...) is a stored
+    copy's gets these back instead of fingerprinting its text again (known_fingerprint)."""
+
+    title_key: str
+    content_hash: str
+    lead_key: str | None
+    is_excerpt: bool
+    word_count: int
+    minhash: bytes
+
+
+def known_fingerprint(
+    stored: StoredFingerprint, link: str | None, language: str | None, published: dt.datetime
+) -> Fingerprint:
+    """The fingerprint() of an entry whose text a stored copy had: its stored text parts, with the
+    link, language and date of this entry."""
+    long_enough = stored.word_count >= MIN_SIMILARITY_WORDS
+    if long_enough:
+        import numpy as np
+
+        band_keys = _band_keys(np.frombuffer(stored.minhash, dtype="<u4"))
+    else:
+        band_keys = ()
+    return Fingerprint(
+        canonical_link=canonical_url(link) if link else None,
+        title_key=stored.title_key,
+        content_hash=stored.content_hash,
+        lead_key=stored.lead_key,
+        is_excerpt=stored.is_excerpt,
+        word_count=stored.word_count,
+        minhash=stored.minhash,
+        band_keys=band_keys,
+        language=language or None,
+        published=published if published.tzinfo else published.replace(tzinfo=dt.timezone.utc),
+    )
+
+
 def similarity(a: Fingerprint, b: Fingerprint) -> float:
     """Estimated Jaccard similarity of the two texts' shingle sets (0 when either is too short)."""
     if not a.band_keys or not b.band_keys:

@@ -106,27 +106,39 @@ def change_hash(entry: ParsedEntry) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
-def prepare_feed(parsed: ParsedFeed, languages: str | Sequence[str], now: dt.datetime) -> PreparedFeed:
-    """`languages`: the feed's configured language, or all it may be in (its default first)."""
+def prepare_feed(
+    parsed: ParsedFeed, languages: str | Sequence[str], now: dt.datetime,
+    known: Mapping[str, dedupe.StoredFingerprint] | None = None,
+) -> PreparedFeed:  # fmt: skip
+    """`languages`: the feed's configured language, or all it may be in (its default first).
+    `known`: the feed's stored fingerprints by change hash (Store.stored_fingerprints): an entry a
+    stored copy had unchanged costs no fingerprint, search text or references (it is stored
+    already; should it still be written, the store makes the last two itself)."""
     plausible = (languages,) if isinstance(languages, str) else tuple(languages)
     entries = []
     for entry in parsed.entries:
         language = choose_language(plausible, parsed, entry).language
+        changes = change_hash(entry)
+        stored = known.get(changes) if known else None
+        if stored is not None:
+            fp = dedupe.known_fingerprint(stored, entry.link, language, entry.published or now)
+            entries.append(PreparedEntry(entry, language, fp, changes))
+            continue
         fp = dedupe.fingerprint(entry.title, entry.content_html, entry.link, language, entry.published or now)
-        entries.append(PreparedEntry(entry, language, fp, change_hash(entry), plain_text(body_html(entry)),
+        entries.append(PreparedEntry(entry, language, fp, changes, plain_text(body_html(entry)),
                                      translations.references(entry, fp.canonical_link)))  # fmt: skip
     return PreparedFeed(parsed, tuple(entries))
 
 
 def parse_and_prepare(
     body: bytes, headers: Mapping[str, str], url: str, languages: str | Sequence[str], now: dt.datetime,
-    **limits: int,
+    known: Mapping[str, dedupe.StoredFingerprint] | None = None, **limits: int,
 ) -> PreparedFeed:  # fmt: skip
     """The parse workers' job: parse_feed (with its `limits`: max_entries, max_entry_html), then
-    prepare_feed. Raises ParseError."""
+    prepare_feed (with the feed's `known` fingerprints). Raises ParseError."""
     from .parse import parse_feed
 
-    return prepare_feed(parse_feed(body, headers, url, **limits), languages, now)
+    return prepare_feed(parse_feed(body, headers, url, **limits), languages, now, known)
 
 
 # --------------------------------------------------------------------------- what storage tells us

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from aggregator import ingest
 from aggregator.ingest import StoredEntry, Tombstones
@@ -207,3 +208,46 @@ def test_the_same_body_as_last_time_needs_no_parse() -> None:
     assert ingest.needs_parse(replace(state, last_status="error"), OK, ingest.body_digest(b"<rss/>"))
     unchanged = plan(None, state=state, digest=ingest.body_digest(b"<rss/>"))
     assert unchanged.status == "unchanged"
+
+
+def test_entries_a_stored_copy_had_are_not_fingerprinted_again(tmp_path: Path, monkeypatch: Any) -> None:
+    """Issue 11: the parse worker gets the feed's stored fingerprints by change hash; an unchanged
+    entry costs no fingerprint, and the one it gets back is the one fingerprinting would make."""
+    from aggregator import dedupe
+    from aggregator.config import load_config
+    from aggregator.parse import parse_feed
+    from aggregator.store import Store
+    from conftest import FEED_DATA, feed_entry, run_cli, write_config
+    from feedserver import FeedServer
+
+    body = (FEED_DATA / "wordpress_rss2.xml").read_bytes()
+    with FeedServer() as server:
+        url = server.add("/wp.xml", body)
+        config_path = write_config(tmp_path, [feed_entry(url, "Party")])
+        assert run_cli("fetch", "-c", config_path).code == 0
+    config = load_config(config_path)
+    with Store.open(config.database) as store:
+        known = store.stored_fingerprints(url)
+    parsed = parse_feed(body, {}, url)
+    assert len(known) == len(parsed.entries) >= 3
+    now = dt.datetime(2026, 12, 3, tzinfo=dt.timezone.utc)
+    fresh = ingest.prepare_feed(parsed, "en", now)
+
+    # One entry edited since it was stored: only it is fingerprinted.
+    edited = replace(parsed.entries[0], content_html=parsed.entries[0].content_html + "<p>A correction.</p>")
+    document = replace(parsed, entries=(edited, *parsed.entries[1:]))
+    fingerprinted: list[str] = []
+    real = dedupe.fingerprint
+
+    def counting(title: str, *args: Any) -> dedupe.Fingerprint:
+        fingerprinted.append(title)
+        return real(title, *args)
+
+    monkeypatch.setattr(dedupe, "fingerprint", counting)
+    reused = ingest.prepare_feed(document, "en", now, known)
+    assert fingerprinted == [edited.title]
+    assert reused.entries[0].search_text and reused.entries[0].references is not None
+    for mine, theirs in zip(reused.entries[1:], fresh.entries[1:]):
+        assert mine.fingerprint == theirs.fingerprint  # band keys, minhash, hashes: all the same
+        assert mine.change_hash == theirs.change_hash and mine.language == theirs.language
+        assert mine.search_text == "" and mine.references is None  # made by the store if ever written

@@ -124,6 +124,10 @@ class Store:
     def stored_entries(self, feed_url: str, wanted: LookupKeys) -> list[StoredEntry]:
         return entries.stored_entries(self.db, feed_url, wanted)
 
+    def stored_fingerprints(self, feed_url: str) -> dict[str, dedupe.StoredFingerprint]:
+        """{change hash: fingerprint} of this feed's stored copies (for its parse worker)."""
+        return entries.stored_fingerprints(self.db, feed_url)
+
     def tombstones(self, feed_url: str, wanted: LookupKeys) -> Tombstones:
         return entries.tombstones(self.db, feed_url, wanted)
 
