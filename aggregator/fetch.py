@@ -21,9 +21,9 @@ from dataclasses import replace
 from typing import Any, Protocol
 
 import brotli
-import httpx
 
 from aggregator import USER_AGENT
+from aggregator.http_client import httpx
 from aggregator.models import FetchRequest, FetchResult, FetchSettings
 from aggregator.sanitize import CONTROL_CHARS
 

@@ -14,10 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
-import httpx
-
 from . import user_agent_for
 from .archive import is_archive_path
+from .http_client import httpx
 from .models import Config
 from .store import Store
 

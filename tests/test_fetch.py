@@ -461,3 +461,18 @@ def test_fetch_feed_with_own_client(server: FeedServer) -> None:
     assert result.status == "ok" and result.body == RSS
     assert server.hits("/feed.xml")[0].headers["user-agent"] == "probe/2"
 
+
+
+def test_httpx_comes_without_its_command_line_and_says_so() -> None:
+    """aggregator/http_client.py: httpx is the real one, its CLI stand-in names what to run instead."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from aggregator.http_client import httpx;"
+        " assert httpx.AsyncClient and 'click' not in sys.modules and 'httpx._main' not in sys.modules\n"
+        "try:\n    httpx.main()\nexcept RuntimeError as exc:\n    print(exc)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "run the `httpx` command" in out.stdout
