@@ -106,7 +106,7 @@ def _run_locked(
         states = store.feed_states(recent_of=None if len(due) == len(states) else [f.url for f in due])
         import asyncio  # here: a cycle with nothing due does not load it (start-up, 26 ms)
 
-        asyncio.run(_fetch_parse_store(config, store, due, states, report, progress, stop, user_agent, clock))
+        asyncio.run(_fetch_parse_store(config, store, due, states, report, progress, stop, user_agent, clock, now))
     if any(f.full_text and f.enabled for f in config.feeds) and not (stop is not None and stop.is_set()):
         # After every feed is stored, so pages of all feeds share one client, robots.txt cache and
         # per-host limit; before publishing, so this cycle's outputs carry the full texts.
@@ -148,8 +148,10 @@ async def _fetch_parse_store(
     stop: threading.Event | None,
     user_agent: str,
     clock: Callable[[], dt.datetime],
+    started: dt.datetime,
 ) -> None:
-    """Fetch the due feeds concurrently; as each answers, parse it in the pool and store it."""
+    """Fetch the due feeds concurrently; as each answers, parse it in the pool and store it. Each
+    feed's next fetch is due an interval after `started`, when the cycle chose it."""
     import asyncio
 
     from . import dedupe
@@ -182,7 +184,7 @@ async def _fetch_parse_store(
         try:
             read = await _read_in_pool(parser, store, feed, state, result, clock())
             outcome = await loop.run_in_executor(
-                writer, store_result, store, config, feed, state, result, read, clock(), matcher
+                writer, store_result, store, config, feed, state, result, read, clock(), matcher, started
             )
         finally:
             slots.release()  # the next feed may be fetched

@@ -379,8 +379,12 @@ def plan_update(
     suggested_url: str | None = None,
     stored: Sequence[StoredEntry] = (),
     tombstones: Tombstones = Tombstones(),
+    due_from: dt.datetime | None = None,
 ) -> FeedPlan:
-    """What to write for one fetch of `feed`: its new fetch state and one intent per entry."""
+    """What to write for one fetch of `feed`: its new fetch state and one intent per entry.
+    `due_from`: when the cycle that fetched it began; its next fetch is due an interval after
+    that, not after `now` (a feed stored 40 s into an hourly cycle, due 1 h 40 s later, would be
+    skipped by the next hourly cycle and polled every 2 h). None: from `now`."""
     status: FeedStatus = result.status
     if parse_error is not None:
         status = "error"
@@ -399,7 +403,7 @@ def plan_update(
             # A broken document that left nothing readable is a failure, not an empty success.
             status, parse_error = "error", f"the feed is broken and gave no readable entry: {xml_problem(prepared.parsed.warning)}"
     error = parse_error if parse_error is not None else result.error
-    new_state = next_state(config, state, result, status, error, now, digest, prepared, suggested_url)
+    new_state = next_state(config, state, result, status, error, now, digest, prepared, suggested_url, due_from)
     return FeedPlan(
         feed=feed, now=now, status=status, error=error, state=new_state,
         inserts=tuple(inserts), updates=tuple(updates), seen=tuple(seen), skipped=tuple(skipped),
@@ -416,6 +420,7 @@ def next_state(
     digest: str | None,
     prepared: PreparedFeed | None,
     suggested_url: str | None,
+    due_from: dt.datetime | None = None,
 ) -> FeedState:
     """The feed's fetch state after this fetch: failures and backoff, validators, where it moved,
     when its content last changed, and when it is due again."""
@@ -426,7 +431,7 @@ def next_state(
         last_status=status,
         last_error=error,
         last_fetched=now,
-        next_due=next_due(config, state, result, prepared.parsed if prepared else None, status, now),
+        next_due=next_due(config, state, result, prepared.parsed if prepared else None, status, min(due_from or now, now)),
     )
     if result.status in ("ok", "not_modified") or result.moved_to:
         s = replace(s, moved_to=result.moved_to)  # cleared once the redirect goes away

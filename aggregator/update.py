@@ -83,8 +83,9 @@ def store_result(
     read: ReadBody,
     now: dt.datetime,
     matcher: dedupe.StoryMatcher,
+    due_from: dt.datetime | None = None,
 ) -> FeedOutcome:
-    """Plan and write one fetch's outcome in one transaction."""
+    """Plan and write one fetch's outcome in one transaction (`due_from`: ingest.plan_update's)."""
     wanted = ingest.lookup_keys(read.prepared)
     with store.transaction():
         if read.prepared is not None:
@@ -95,6 +96,7 @@ def store_result(
         plan = ingest.plan_update(
             config, feed, state, result, now, digest=read.digest, prepared=read.prepared,
             parse_error=read.parse_error, suggested_url=read.suggested_url, stored=stored, tombstones=tombstones,
+            due_from=due_from,
         )  # fmt: skip
         counts = store.apply(plan, matcher)
     return FeedOutcome(feed, plan.status, counts.new, counts.updated, result.elapsed, plan.error)

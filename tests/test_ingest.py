@@ -251,3 +251,22 @@ def test_entries_a_stored_copy_had_are_not_fingerprinted_again(tmp_path: Path, m
         assert mine.fingerprint == theirs.fingerprint  # band keys, minhash, hashes: all the same
         assert mine.change_hash == theirs.change_hash and mine.language == theirs.language
         assert mine.search_text == "" and mine.references is None  # made by the store if ever written
+
+
+def test_the_next_fetch_is_due_an_interval_after_the_cycle_began_not_after_the_store() -> None:
+    """A feed stored 40 s into an hourly cycle with an hourly interval must be due for the next
+    hourly cycle (due 1 h after the cycle began), not 40 s after it starts: it was polled every 2 h."""
+    from aggregator.models import PollingSettings
+
+    config = replace(CONFIG, polling=PollingSettings(min_interval=3600, default_interval=3600, max_interval=3600))
+    state = FeedState(url=FEED.url)
+    result = FetchResult(url=FEED.url, status="not_modified", http_status=304)
+    began = NOW - dt.timedelta(seconds=40)
+    p = ingest.plan_update(config, FEED, state, result, NOW, due_from=began)
+    assert p.state.next_due == began + dt.timedelta(hours=1)
+    assert p.state.last_fetched == NOW  # the fetch itself is still recorded when it was stored
+    assert ingest.plan_update(config, FEED, state, result, NOW).state.next_due == NOW + dt.timedelta(hours=1)
+    # An error backs off from the cycle's start too.
+    failed = replace(result, status="error", http_status=500, error="500")
+    p = ingest.plan_update(config, FEED, state, failed, NOW, due_from=began)
+    assert p.state.next_due == began + dt.timedelta(hours=1)  # the first failure's back-off: min_interval
