@@ -135,12 +135,21 @@ _FEED_END = b"</feed>\n"
 
 
 def entry_xml(story: Story, atom_id: str, config: Config) -> str:
-    """One story's <entry> element as text, ending in a newline."""
+    """One story's <entry> element as text, indented as inside the feed, ending in a newline."""
     fe = FeedEntry()
     fe.register_extension("aggregator", SourceEntryExtension, atom=True, rss=False)
     _fill_entry(fe, story, atom_id, config)
-    text: str = etree.tostring(fe.atom_entry(), pretty_print=True, encoding="unicode")
-    return text
+    # Pretty-printed inside a stand-in for the feed element (feedgen's elements carry no namespace
+    # of their own), which indents the entry's lines without touching any text, then cut out.
+    holder = etree.Element("feed")
+    holder.append(fe.atom_entry())
+    text: str = etree.tostring(holder, pretty_print=True, encoding="unicode")
+    if not (text.startswith(_HOLDER_START) and text.endswith(_HOLDER_END)):
+        raise AssertionError("an entry did not serialize inside its holder")
+    return text[len(_HOLDER_START) : -len(_HOLDER_END)]
+
+
+_HOLDER_START, _HOLDER_END = "<feed>\n", "</feed>\n"
 
 
 def entry_id(story: Story, used_ids: set[str]) -> str:

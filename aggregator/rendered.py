@@ -5,8 +5,9 @@ A publish of 50,000 stored stories puts about 3,200 of them into 64 files, and f
 the next only the new and changed ones differ. Each rendering is kept (store/rendered.py) with a
 digest of everything it was made of: the story as stored (its copies, their feeds' names, sites
 and ids, its translations), the id it has in the feed, the config's parts an entry shows (base URL,
-region labels) and the versions of aggregator, the sanitizer and feedgen, so an upgrade of nh3
-never leaves an entry sanitized by the old one. A digest that differs renders again.
+region labels), the versions of aggregator, the sanitizer and feedgen, and the source of the
+modules that render an entry, so an upgrade of nh3 or a changed renderer never leaves an entry
+rendered by the old one. A digest that differs renders again.
 
 The renderers (atom.py, jsonfeed.py) ask an EntryCache for their entries' texts and give it the
 function that renders one; they do not know where the texts are kept.
@@ -14,10 +15,12 @@ function that renders one; they do not know where the texts are kept.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
+from pathlib import Path
 from typing import Protocol
 
 from . import __version__
@@ -39,9 +42,24 @@ def _version(package: str) -> str:
         return "?"
 
 
+@functools.cache
+def _renderer_source() -> str:
+    """A digest of the code that renders an entry: a changed renderer (a new release, or a checkout
+    between releases) renders every entry again, with no version number to remember to bump."""
+    digest = hashlib.sha256()
+    for name in _RENDERERS:
+        digest.update((Path(__file__).parent / name).read_bytes())
+    return digest.hexdigest()
+
+
+# The modules whose code makes an entry's text (read as files: this module imports none of them).
+_RENDERERS = ("atom.py", "jsonfeed.py", "sanitize.py", "locales.py", "rendered.py")
+
+
 def render_context(config: Config) -> str:
     """What an entry's rendering depends on besides its story."""
-    return repr((__version__, _version("nh3"), _version("feedgen"), config.base_url, sorted(config.regions.items())))
+    return repr((__version__, _renderer_source(), _version("nh3"), _version("feedgen"), config.base_url,
+                 sorted(config.regions.items())))  # fmt: skip
 
 
 @dataclass

@@ -135,3 +135,17 @@ def test_a_whole_publish_keeps_only_the_entries_it_shows(tmp_path: Path, feed_se
     for p in (tmp_path / "public").rglob("*.json"):
         shown |= {item["_aggregator"]["story"] for item in json.loads(p.read_text(encoding="utf-8"))["items"]}
     assert kept == shown and len(kept) < len(stored)
+
+
+def test_the_render_context_covers_the_code_that_renders_entries() -> None:
+    """A changed renderer (atom.py, jsonfeed.py, the sanitizer...) renders every entry again:
+    every module named is read, and the installed files are those modules'."""
+    from pathlib import Path as _Path
+
+    from aggregator import atom as atom_module, locales, rendered, sanitize
+
+    folder = _Path(rendered.__file__).parent
+    for module in (atom_module, jsonfeed, sanitize, locales, rendered):
+        assert _Path(module.__file__ or "").name in rendered._RENDERERS
+        assert (folder / _Path(module.__file__ or "").name).is_file()
+    assert len(rendered._renderer_source()) == 64
