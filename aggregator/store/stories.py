@@ -418,27 +418,18 @@ def prune(
     the newest `keep_per_feed` entries of a feed; leave tombstones so the next fetch does not bring
     their copies back. Returns the number of stories pruned. The caller holds the transaction."""
     cutoff = to_db_time(now - dt.timedelta(days=retention_days))
-    db.execute("DROP TABLE IF EXISTS temp.kept_entries")
-    db.execute(
-        """
-        CREATE TEMP TABLE kept_entries AS SELECT id FROM (
-            SELECT id, row_number() OVER (PARTITION BY feed_url ORDER BY published DESC, id DESC) AS n FROM entries
-        ) WHERE n <= ?
-        """,
-        [keep_per_feed],
-    )
+    # The stories past the retention period first (through the index on published: usually few
+    # or none, as every cycle prunes); only then which of their feeds' newest entries keep them.
     old = [
-        r[0]
+        int(r[0])
         for r in db.execute(
-            """
-            SELECT s.id FROM stories s WHERE s.published < ?
-            AND NOT EXISTS (SELECT 1 FROM picks p WHERE p.story_id = s.id)
-            AND NOT EXISTS (SELECT 1 FROM entries e JOIN temp.kept_entries k ON k.id = e.id WHERE e.story_id = s.id)
-            """,
+            "SELECT s.id FROM stories s WHERE s.published < ? AND NOT EXISTS (SELECT 1 FROM picks p WHERE p.story_id = s.id)",
             [cutoff],
         ).fetchall()
     ]
-    db.execute("DROP TABLE temp.kept_entries")
+    if old and keep_per_feed > 0:
+        kept = _stories_of_newest_entries(db, old, keep_per_feed)
+        old = [story_id for story_id in old if story_id not in kept]
     for chunk in chunks(old):
         placeholders = ",".join("?" * len(chunk))
         db.execute(
@@ -486,6 +477,25 @@ def prune(
         [to_db_time(now - dt.timedelta(days=min(retention_days, CYCLES_KEPT_DAYS)))],
     )
     return len(old)
+
+
+def _stories_of_newest_entries(db: Database, story_ids: list[int], keep_per_feed: int) -> set[int]:
+    """Of these stories, those holding one of the newest `keep_per_feed` entries of a feed (only
+    the feeds these stories have copies in are read, each through its (feed_url, published) index)."""
+    feeds: set[str] = set()
+    for chunk in chunks(story_ids):
+        marks = ",".join("?" * len(chunk))
+        feeds.update(r[0] for r in db.execute(f"SELECT DISTINCT feed_url FROM entries WHERE story_id IN ({marks})", chunk))
+    kept: set[int] = set()
+    for feed_url in feeds:
+        kept.update(
+            int(r[0])
+            for r in db.execute(
+                "SELECT story_id FROM entries WHERE feed_url = ? ORDER BY published DESC, id DESC LIMIT ?",
+                [feed_url, keep_per_feed],
+            )
+        )
+    return kept
 
 
 def content_signature(db: Database) -> str:
