@@ -274,27 +274,23 @@ def fingerprint(
     visible, is_excerpt = _visible(content_html)
     words = _normalise(visible).split()
     normalised_title = title_key(title)
-    long_enough = len(words) >= MIN_SIMILARITY_WORDS
-    signature = _signature(words) if long_enough else _hashing().empty_signature
-    return Fingerprint(
-        canonical_link=canonical_url(link) if link else None,
+    signature = _signature(words) if len(words) >= MIN_SIMILARITY_WORDS else _hashing().empty_signature
+    text = TextFingerprint(
         title_key=normalised_title,
         content_hash=_digest(normalised_title + "\x1f" + " ".join(words)),
         lead_key=_digest(" ".join(words[:LEAD_WORDS])) if len(words) >= LEAD_WORDS else None,
         is_excerpt=is_excerpt,
         word_count=len(words),
         minhash=signature.tobytes(),
-        band_keys=_band_keys(signature) if long_enough else (),
-        language=language or None,
-        published=published if published.tzinfo else published.replace(tzinfo=dt.timezone.utc),
     )
+    return fingerprint_from_text(text, link, language, published)
 
 
 @dataclass(frozen=True)
-class StoredFingerprint:
-    """What of a stored copy's fingerprint depends on its text alone (and costs the fingerprint's
-    time): an entry whose change hash (ingest.change_hash: its title, text, link...) is a stored
-    copy's gets these back instead of fingerprinting its text again (known_fingerprint)."""
+class TextFingerprint:
+    """The part of a fingerprint made from the title and text alone, the costly part: an entry
+    whose change hash (ingest.change_hash: its title, text, link...) is a stored copy's gets the
+    stored one back (Store.stored_fingerprints) instead of fingerprinting its text again."""
 
     title_key: str
     content_hash: str
@@ -304,26 +300,25 @@ class StoredFingerprint:
     minhash: bytes
 
 
-def known_fingerprint(
-    stored: StoredFingerprint, link: str | None, language: str | None, published: dt.datetime
+def fingerprint_from_text(
+    text: TextFingerprint, link: str | None, language: str | None, published: dt.datetime
 ) -> Fingerprint:
-    """The fingerprint() of an entry whose text a stored copy had: its stored text parts, with the
+    """The whole fingerprint: the text's part (made now by fingerprint(), or stored), with the
     link, language and date of this entry."""
-    long_enough = stored.word_count >= MIN_SIMILARITY_WORDS
-    if long_enough:
+    if text.word_count >= MIN_SIMILARITY_WORDS:
         import numpy as np
 
-        band_keys = _band_keys(np.frombuffer(stored.minhash, dtype="<u4"))
+        band_keys = _band_keys(np.frombuffer(text.minhash, dtype="<u4"))
     else:
         band_keys = ()
     return Fingerprint(
         canonical_link=canonical_url(link) if link else None,
-        title_key=stored.title_key,
-        content_hash=stored.content_hash,
-        lead_key=stored.lead_key,
-        is_excerpt=stored.is_excerpt,
-        word_count=stored.word_count,
-        minhash=stored.minhash,
+        title_key=text.title_key,
+        content_hash=text.content_hash,
+        lead_key=text.lead_key,
+        is_excerpt=text.is_excerpt,
+        word_count=text.word_count,
+        minhash=text.minhash,
         band_keys=band_keys,
         language=language or None,
         published=published if published.tzinfo else published.replace(tzinfo=dt.timezone.utc),

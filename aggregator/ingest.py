@@ -108,7 +108,7 @@ def change_hash(entry: ParsedEntry) -> str:
 
 def prepare_feed(
     parsed: ParsedFeed, languages: str | Sequence[str], now: dt.datetime,
-    known: Mapping[str, dedupe.StoredFingerprint] | None = None,
+    known: Mapping[str, dedupe.TextFingerprint] | None = None,
 ) -> PreparedFeed:  # fmt: skip
     """`languages`: the feed's configured language, or all it may be in (its default first).
     `known`: the feed's stored fingerprints by change hash (Store.stored_fingerprints): an entry a
@@ -121,7 +121,7 @@ def prepare_feed(
         changes = change_hash(entry)
         stored = known.get(changes) if known else None
         if stored is not None:
-            fp = dedupe.known_fingerprint(stored, entry.link, language, entry.published or now)
+            fp = dedupe.fingerprint_from_text(stored, entry.link, language, entry.published or now)
             entries.append(PreparedEntry(entry, language, fp, changes))
             continue
         fp = dedupe.fingerprint(entry.title, entry.content_html, entry.link, language, entry.published or now)
@@ -132,7 +132,7 @@ def prepare_feed(
 
 def parse_and_prepare(
     body: bytes, headers: Mapping[str, str], url: str, languages: str | Sequence[str], now: dt.datetime,
-    known: Mapping[str, dedupe.StoredFingerprint] | None = None, **limits: int,
+    known: Mapping[str, dedupe.TextFingerprint] | None = None, **limits: int,
 ) -> PreparedFeed:  # fmt: skip
     """The parse workers' job: parse_feed (with its `limits`: max_entries, max_entry_html), then
     prepare_feed (with the feed's `known` fingerprints). Raises ParseError."""

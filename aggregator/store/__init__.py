@@ -124,7 +124,7 @@ class Store:
     def stored_entries(self, feed_url: str, wanted: LookupKeys) -> list[StoredEntry]:
         return entries.stored_entries(self.db, feed_url, wanted)
 
-    def stored_fingerprints(self, feed_url: str) -> dict[str, dedupe.StoredFingerprint]:
+    def stored_fingerprints(self, feed_url: str) -> dict[str, dedupe.TextFingerprint]:
         """{change hash: fingerprint} of this feed's stored copies (for its parse worker)."""
         return entries.stored_fingerprints(self.db, feed_url)
 

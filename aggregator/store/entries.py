@@ -60,13 +60,13 @@ def stored_entries(db: Database, feed_url: str, wanted: LookupKeys) -> list[Stor
     return list(rows.values())
 
 
-def stored_fingerprints(db: Database, feed_url: str) -> dict[str, dedupe.StoredFingerprint]:
+def stored_fingerprints(db: Database, feed_url: str) -> dict[str, dedupe.TextFingerprint]:
     """This feed's stored copies' fingerprints (of the current scheme), by change hash: what its
     parse worker need not compute again for an entry whose title, text and link are unchanged."""
-    from ..dedupe import FINGERPRINT_VERSION, StoredFingerprint
+    from ..dedupe import FINGERPRINT_VERSION, TextFingerprint
 
     return {
-        str(r[0]): StoredFingerprint(title_key=r[1], content_hash=r[2], lead_key=r[3], is_excerpt=bool(r[4]),
+        str(r[0]): TextFingerprint(title_key=r[1], content_hash=r[2], lead_key=r[3], is_excerpt=bool(r[4]),
                                      word_count=int(r[5]), minhash=bytes(r[6]))  # fmt: skip
         for r in db.execute(
             """SELECT change_hash, title_key, content_hash, lead_key, is_excerpt, word_count, minhash
