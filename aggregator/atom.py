@@ -21,7 +21,7 @@ from lxml import etree
 from . import __version__
 from .locales import country_name
 from .models import Config, Copy, Enclosure, Story
-from .rendered import EntryCache
+from .rendered import EntryCache, entry_texts
 from .sanitize import clean_html, xml_safe
 
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -119,15 +119,10 @@ def render_atom(meta: AtomFeedMeta, stories: Sequence[Story], config: Config, ca
     if not head.endswith(_FEED_END):
         raise AssertionError("feedgen's feed document does not end in </feed>")
 
-    used_ids: set[str] = set()
-    # Ids are given oldest first, so the older story keeps a shared id (entry_id).
-    ids = [entry_id(story, used_ids) for story in reversed(stories)][::-1]
-    entries = list(zip(stories, ids))
-
     def render(story: Story, atom_id: str) -> str:
         return entry_xml(story, atom_id, config)
 
-    texts = cache.texts("atom", entries, render) if cache else [render(s, i) for s, i in entries]
+    texts = entry_texts(cache, "atom", with_entry_ids(stories), render)
     return head[: -len(_FEED_END)] + "".join(texts).encode("utf-8") + _FEED_END
 
 
@@ -150,6 +145,14 @@ def entry_xml(story: Story, atom_id: str, config: Config) -> str:
 
 
 _HOLDER_START, _HOLDER_END = "<feed>\n", "</feed>\n"
+
+
+def with_entry_ids(stories: Sequence[Story]) -> list[tuple[Story, str]]:
+    """The stories (newest first) with the ids they have in one feed, Atom or JSON alike: given
+    oldest first, so the older story keeps a shared id (entry_id)."""
+    used_ids: set[str] = set()
+    ids = [entry_id(story, used_ids) for story in reversed(stories)][::-1]
+    return list(zip(stories, ids))
 
 
 def entry_id(story: Story, used_ids: set[str]) -> str:

@@ -1,7 +1,7 @@
 """JSON Feed 1.1 (https://jsonfeed.org/version/1.1), the JSON twin of every Atom feed we publish.
 
 It renders the stories it is given into bytes, with the same item ids and the same sanitized
-content as the Atom feed beside it (atom.entry_id, atom.story_content_html); it never reads the
+content as the Atom feed beside it (atom.with_entry_ids, atom.story_content_html); it never reads the
 database or writes a file.
 """
 
@@ -14,10 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .atom import EPOCH, entry_id, has_summary, story_enclosures, story_image, story_text_html
+from .atom import EPOCH, has_summary, story_enclosures, story_image, story_text_html, with_entry_ids
 from .locales import country_name
 from .models import Config, Copy, Story
-from .rendered import EntryCache
+from .rendered import EntryCache, entry_texts
 from .sanitize import clean_text
 
 VERSION = "https://jsonfeed.org/version/1.1"
@@ -58,15 +58,12 @@ def render_json_feed(
         feed["hubs"] = [{"type": "WebSub", "url": meta.hub}]
     if config.rights:  # JSON Feed has no rights field: our extension object carries it
         feed[EXTENSION] = {"rights": config.rights}
-    used_ids: set[str] = set()
-    # Ids are given oldest first, as in the Atom feed, so both formats agree on who keeps a shared id.
-    ids = [entry_id(story, used_ids) for story in reversed(stories)][::-1]
-    entries = list(zip(stories, ids))
 
     def render(story: Story, item_id: str) -> str:
         return item_json(story, item_id, config)
 
-    texts = cache.texts("json", entries, render) if cache else [render(s, i) for s, i in entries]
+    # The same ids as the Atom feed beside it (atom.with_entry_ids).
+    texts = entry_texts(cache, "json", with_entry_ids(stories), render)
     # One item a line: each is serialized on its own (so a kept one is the same text as a fresh
     # one) and set into the feed's object, whose last member is "items".
     feed["items"] = []

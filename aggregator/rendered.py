@@ -62,6 +62,14 @@ def render_context(config: Config) -> str:
                  sorted(config.regions.items())))  # fmt: skip
 
 
+def entry_texts(
+    cache: EntryCache | None, format: str, entries: Sequence[tuple[Story, str]], render: Callable[[Story, str], str]
+) -> list[str]:
+    """Each (story, entry id)'s text in this format: through the cache when there is one (a
+    publish), else each rendered (a feed the web app renders on request)."""
+    return cache.texts(format, entries, render) if cache is not None else [render(s, i) for s, i in entries]
+
+
 @dataclass
 class EntryCache:
     """One publish's view of the kept renderings: `texts` gives each story's text in a format,
@@ -69,8 +77,6 @@ class EntryCache:
 
     kept: RenderedEntries
     context: str
-    hits: int = 0
-    misses: int = 0
     _known: dict[tuple[str, int], tuple[str, str]] = field(default_factory=dict)
     _new: dict[tuple[str, int], tuple[str, str]] = field(default_factory=dict)
     _shown: set[int] = field(default_factory=set)
@@ -99,10 +105,8 @@ class EntryCache:
             self._shown.add(story.id)
             have = self._new.get(key) or self._known.get(key)
             if have is not None and have[0] == digest:
-                self.hits += 1
                 out.append(have[1])
                 continue
-            self.misses += 1
             text = render(story, entry_id)
             self._new[key] = (digest, text)
             out.append(text)
