@@ -13,9 +13,9 @@ import sys
 import types
 
 
-def _without_cli() -> types.ModuleType:
+def _import_without_cli() -> None:
     if "httpx" in sys.modules:
-        return sys.modules["httpx"]
+        return
     stand_in = types.ModuleType("httpx._main")
 
     def main(*args: object, **kwargs: object) -> None:
@@ -24,14 +24,13 @@ def _without_cli() -> types.ModuleType:
     stand_in.main = main  # type: ignore[attr-defined]
     placed = sys.modules.setdefault("httpx._main", stand_in) is stand_in
     try:
-        import httpx
+        import httpx  # noqa: F401  (loaded into sys.modules, imported below for everyone)
     finally:
         if placed and sys.modules.get("httpx._main") is stand_in:
             del sys.modules["httpx._main"]  # an explicit `import httpx._main` later gets the real one
-    return httpx
 
 
-_without_cli()
+_import_without_cli()
 
 import httpx  # noqa: E402  (the module just loaded)
 

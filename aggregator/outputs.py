@@ -11,7 +11,7 @@ import functools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 from urllib.parse import urljoin
 
 from . import __version__, archive, feedset
@@ -357,6 +357,9 @@ def pick_paths(section: str) -> frozenset[str]:
     return frozenset({"picks.atom", f"picks/{section}.atom"})
 
 
+_T = TypeVar("_T")
+
+
 class _PagesReadOnce:
     """The store, with each story page read once however many files render it (a feed's Atom and
     JSON twins ask the same query), and each archive chain's start once (the feed's link to its
@@ -366,30 +369,24 @@ class _PagesReadOnce:
     def __init__(self, store: Store, entry_cache: EntryCache | None = None) -> None:
         self._store = store
         self.entry_cache = entry_cache
-        self._pages: dict[StoryQuery, StoryPage] = {}
-        self._firsts: dict[StoryQuery | None, dt.datetime | None] = {}
-        self._languages: list[str] | None = None
-        self._countries: list[str] | None = None
+        self._read: dict[tuple[str, StoryQuery | None], Any] = {}
+
+    def _once(self, key: tuple[str, StoryQuery | None], read: Callable[[], _T]) -> _T:
+        if key not in self._read:
+            self._read[key] = read()
+        return cast(_T, self._read[key])
 
     def stories(self, query: StoryQuery) -> StoryPage:
-        if query not in self._pages:
-            self._pages[query] = self._store.stories(query)
-        return self._pages[query]
+        return self._once(("stories", query), lambda: self._store.stories(query))
 
     def active_languages(self) -> list[str]:
-        if self._languages is None:
-            self._languages = self._store.active_languages()
-        return self._languages
+        return self._once(("languages", None), self._store.active_languages)
 
     def active_countries(self) -> list[str]:
-        if self._countries is None:
-            self._countries = self._store.active_countries()
-        return self._countries
+        return self._once(("countries", None), self._store.active_countries)
 
     def first_story_created(self, query: StoryQuery | None = None) -> dt.datetime | None:
-        if query not in self._firsts:
-            self._firsts[query] = self._store.first_story_created(query)
-        return self._firsts[query]
+        return self._once(("first created", query), lambda: self._store.first_story_created(query))
 
     def __getattr__(self, name: str) -> object:
         return getattr(self._store, name)
