@@ -15,6 +15,7 @@ import logging
 import re
 import time
 import urllib.request
+import weakref
 import zlib
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Iterator, Sequence
 from dataclasses import replace
@@ -394,6 +395,17 @@ def _proxy_configured() -> bool:
     return any(scheme != "no" for scheme in urllib.request.getproxies_environment())
 
 
+# httpx reads the proxy variables when a client is made, so whether a client's requests may go
+# through a proxy is settled then: make_client notes it here once, instead of every request reading
+# the whole environment again (a few per cent of a cycle in which every feed answers 304).
+_PROXIED: weakref.WeakKeyDictionary[httpx.AsyncClient, bool] = weakref.WeakKeyDictionary()
+
+
+def _client_proxied(client: httpx.AsyncClient) -> bool:
+    proxied = _PROXIED.get(client)
+    return _proxy_configured() if proxied is None else proxied  # a client made elsewhere: ask each time
+
+
 def _peer_address(response: httpx.Response) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     """The address this response really came from, if known (behind a proxy: the proxy's)."""
     stream = response.extensions.get("network_stream")
@@ -472,7 +484,7 @@ class _Fetch:
         all_permanent = True
         public_seen = False  # has any connection of this fetch reached a public address?
         # Behind a proxy the peer is the proxy, which says nothing about the feed's host.
-        proxied = _proxy_configured()
+        proxied = _client_proxied(self.client)
         while True:
             async with self._slot(url.host):
                 async with self.client.stream("GET", url, headers=self._headers()) as response:
@@ -633,7 +645,8 @@ def _error(request: FetchRequest, reason: str, fetch: _Fetch | None) -> FetchRes
 def make_client(settings: FetchSettings, user_agent: str = USER_AGENT, accept: str = _ACCEPT) -> httpx.AsyncClient:
     """An httpx client set up for fetch_feed: honest User-Agent, no automatic redirects. `accept`
     is the Accept header (feed types unless told: PAGE_ACCEPT for web pages)."""
-    return httpx.AsyncClient(
+    proxied = _proxy_configured()
+    client = httpx.AsyncClient(
         headers={"User-Agent": user_agent, "Accept": accept, "Accept-Encoding": _ACCEPT_ENCODING},
         follow_redirects=False,
         event_hooks={"response": [_hide_location]},
@@ -644,6 +657,8 @@ def make_client(settings: FetchSettings, user_agent: str = USER_AGENT, accept: s
             max_keepalive_connections=max(1, settings.concurrency),
         ),
     )
+    _PROXIED[client] = proxied
+    return client
 
 
 async def iter_fetch(

@@ -425,7 +425,10 @@ def test_peer_address_is_the_real_one_unless_a_proxy_is_configured(
 
     import httpx
 
-    from aggregator.fetch import _FetchError, _peer_address, _proxy_configured, _refuse_private_peer
+    from aggregator.fetch import (
+        _client_proxied, _FetchError, _peer_address, _proxy_configured, _refuse_private_peer, make_client,
+    )
+    from aggregator.models import FetchSettings
 
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "all_proxy", "no_proxy"):
         monkeypatch.delenv(name, raising=False)
@@ -435,8 +438,12 @@ def test_peer_address_is_the_real_one_unless_a_proxy_is_configured(
     assert not _proxy_configured()
     monkeypatch.setenv("NO_PROXY", "localhost,.internal")
     assert not _proxy_configured()  # names no proxy: the peer check stays on
+    direct = make_client(FetchSettings())
     monkeypatch.setenv("HTTPS_PROXY", "http://10.0.0.5:3128")
     assert _proxy_configured()  # the peer check is off (fetch reads no peer address then)
+    # Settled per client when it is made, as httpx settles its proxies then.
+    assert not _client_proxied(direct)
+    assert _client_proxied(make_client(FetchSettings()))
 
     loopback = ipaddress.ip_address("127.0.0.1")
     with pytest.raises(_FetchError, match="connected to 127.0.0.1"):
