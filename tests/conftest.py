@@ -7,6 +7,7 @@ import io
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,10 @@ REPO = TESTS.parent
 FEED_DATA = TESTS / "data" / "feeds"
 
 ATOM_NS = "{http://www.w3.org/2005/Atom}"
+
+# The config parse cache (config.parse_cache_dir) of this test run, not the user's ~/.cache; every
+# aggregator process the tests start inherits it.
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="aggregator-test-cache-")
 
 
 @pytest.fixture
