@@ -11,12 +11,12 @@ import datetime as dt
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import TYPE_CHECKING
 
 from . import polling, user_agent_for
 from .lock import CycleLock
-from .models import Config, CycleReport, FeedConfig, FeedState, FetchRequest, FetchResult
+from .models import Config, CycleReport, FeedConfig, FeedSchedule, FeedState, FetchRequest, FetchResult
 from .store import Store
 from .times import utcnow
 
@@ -37,7 +37,7 @@ IN_FLIGHT = 32
 
 def select_due(
     config: Config,
-    states: dict[str, FeedState],
+    schedules: Mapping[str, FeedSchedule],
     now: dt.datetime,
     force_all: bool = False,
     only_urls: set[str] | None = None,
@@ -52,11 +52,11 @@ def select_due(
             continue
         if not feed.enabled:
             continue
-        state = states.get(feed.url)
-        if state is not None and state.last_status == "gone":
+        schedule = schedules.get(feed.url)
+        if schedule is not None and schedule.last_status == "gone":
             skipped += 1
             continue
-        if force_all or state is None or polling.is_due(state.next_due, now):
+        if force_all or schedule is None or polling.is_due(schedule.next_due, now):
             due.append(feed)
         else:
             skipped += 1
@@ -97,13 +97,13 @@ def _run_locked(
     now = clock()
     store.sync_feeds(config.feeds, now)
     cycle_id = store.start_cycle(now)
-    states = store.feed_states(recent_of=())  # which feeds are due needs no entry times
-    due, skipped = select_due(config, states, now, force_all, only_urls)
+    schedules = store.feed_schedules()  # which feeds are due needs neither whole states nor entry times
+    due, skipped = select_due(config, schedules, now, force_all, only_urls)
     report = CycleReport(skipped=skipped)
 
     if due:
-        # The due feeds' posting rates, for when each is due next.
-        states = store.feed_states(recent_of=None if len(due) == len(states) else [f.url for f in due])
+        # The due feeds' states, with their posting rates for when each is due next.
+        states = store.feed_states(recent_of=None if len(due) == len(schedules) else [f.url for f in due])
         import asyncio  # here: a cycle with nothing due does not load it (start-up, 26 ms)
 
         asyncio.run(_fetch_parse_store(config, store, due, states, report, progress, stop, user_agent, clock, now))

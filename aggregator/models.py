@@ -274,6 +274,16 @@ class Story:
 
 
 @dataclass(frozen=True)
+class FeedSchedule:
+    """The part of a feed's state that says whether it is due (cycle.select_due): read for every
+    feed at every cycle, the whole FeedState only for the feeds that are."""
+
+    url: str
+    last_status: str | None = None
+    next_due: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
 class FeedState:
     """A feed's fetch state as stored: what the next fetch sends, and what the last ones found."""
 

@@ -13,8 +13,6 @@ from pathlib import Path
 from . import __version__
 from .files import OutputError, remove_stale_temp_files, write_atomically
 from .models import Config
-from .outputs import output_files, output_paths
-from .rendered import EntryCache, render_context
 from .store import Store
 from .times import utcnow
 
@@ -55,7 +53,10 @@ def republish(config: Config, store: Store, only: frozenset[str] | None = None,
 
 def _publish(config: Config, store: Store, only: frozenset[str] | None, signature: str | None,
              paths: frozenset[str] | None = None) -> PublishReport:  # fmt: skip
+    # Here, not at the top: a cycle in which nothing changed imports no renderer (publish_if_changed).
     from .atom import forget_sanitized
+    from .outputs import output_files, output_paths
+    from .rendered import EntryCache, render_context
 
     report = PublishReport()
     entry_cache = EntryCache(store, render_context(config))
@@ -76,11 +77,16 @@ def _publish(config: Config, store: Store, only: frozenset[str] | None, signatur
     # Only a whole publish knows which stories no output shows any more.
     entry_cache.save(whole=only is None and paths is None)
     if signature is not None:  # only a whole publish vouches for every output
-        store.set_meta(_PUBLISHED, signature)
+        with store.transaction():
+            store.set_meta(_PUBLISHED_FILES, "\n".join(output_paths(config)))
+            store.set_meta(_PUBLISHED, signature)
     return report
 
 
 _PUBLISHED = "published_signature"
+# The files every publish writes (outputs.output_paths) as of the signature: the signature covers
+# the config and this version, so while it matches they are the files to look for.
+_PUBLISHED_FILES = "published_files"
 
 
 def _signature(config: Config, store: Store) -> str:
@@ -95,8 +101,15 @@ def publish_if_changed(config: Config, store: Store) -> PublishReport:
     """publish(), unless nothing the outputs are made of changed since the last publish and every
     output file is still there: a cycle in which no feed changed renders nothing."""
     signature = _signature(config, store)
-    if store.meta(_PUBLISHED) == signature and all(
-        (config.output_dir / path).is_file() for path in output_paths(config)
-    ):
-        return PublishReport(skipped=True)
+    if store.meta(_PUBLISHED) == signature:
+        listed = store.meta(_PUBLISHED_FILES)
+        if listed is None:  # published by a version that did not list them
+            from .outputs import output_paths
+
+            paths = output_paths(config)
+            store.set_meta(_PUBLISHED_FILES, "\n".join(paths))
+        else:
+            paths = listed.split("\n") if listed else []
+        if all((config.output_dir / path).is_file() for path in paths):
+            return PublishReport(skipped=True)
     return _publish(config, store, None, signature)

@@ -54,9 +54,17 @@ def test_a_cycle_in_which_no_feed_changed_never_loads_numpy(tmp_path: Path, feed
     url = feed_server.add("/wp.xml", FEED_DATA / "wordpress_rss2.xml")
     config = write_config(tmp_path, [feed_entry(url, "Party")])
     assert run_cli("fetch", "-c", config).code == 0  # new entries: fingerprinted, in the workers
-    assert modules_loaded_by_cli(["numpy", "click", "pygments", "httpx"], "fetch", "--all", "-q", "-c", config) == (
-        0, ["httpx"],
-    )  # fmt: skip
+    # Nor does it load a renderer: publish_if_changed finds the outputs' signature unchanged and
+    # their files where the last publish listed them.
+    unwanted = ["numpy", "click", "pygments", "aggregator.outputs", "aggregator.atom", "feedgen", "jinja2"]
+    assert modules_loaded_by_cli([*unwanted, "httpx"], "fetch", "--all", "-q", "-c", config) == (0, ["httpx"])
+
+    # A published file that went missing is written again by the next cycle, changed or not.
+    public = tmp_path / "public"
+    index = (public / "index.html").read_bytes()
+    (public / "index.html").unlink()
+    assert run_cli("fetch", "--all", "-q", "-c", config).code == 0
+    assert (public / "index.html").read_bytes() == index
 
 
 def test_a_fetch_with_nothing_due_loads_no_fetcher_parser_or_renderer(tmp_path: Path, feed_server: FeedServer) -> None:
@@ -122,3 +130,47 @@ def test_feed_states_read_entry_times_only_of_the_feeds_asked_for(tmp_path: Path
         assert {u: s.next_due for u, s in none.items()} == {u: s.next_due for u, s in every.items()}
         some = store.feed_states(recent_of=[urls[1]])
         assert some[urls[1]] == every[urls[1]] and not some[urls[0]].recent_entry_times
+        # What choosing the due feeds reads of each: the same status and due time, nothing more.
+        schedules = store.feed_schedules()
+        assert {u: (s.last_status, s.next_due) for u, s in schedules.items()} == {
+            u: (s.last_status, s.next_due) for u, s in every.items()
+        }
+        assert all(s.next_due is not None and s.last_status == "ok" for s in schedules.values())
+
+
+def test_feeds_are_mirrored_from_the_config_writing_only_what_changed(tmp_path: Path) -> None:
+    """sync_feeds at every cycle: a new feed is added, an edited one updated, one taken out of the
+    config kept (with its entries) but out of the config, and one put back in again; a config
+    that did not change writes nothing (the content version, which counts every change a reader
+    could see, stays as it was)."""
+    import datetime as dt
+    from dataclasses import replace
+
+    from aggregator.config import load_config
+    from aggregator.store import Store
+    from conftest import feed_entry, write_config
+
+    now = dt.datetime(2026, 12, 3, tzinfo=dt.timezone.utc)
+    config = load_config(write_config(tmp_path, [feed_entry(f"https://party{n}.example/feed/", f"Party {n}") for n in range(3)]))
+    a, b, c = config.feeds
+
+    def rows(store: Store) -> dict[str, tuple[object, ...]]:
+        return {r[0]: tuple(r[1:]) for r in store.db.execute("SELECT url, name, region, in_config, created FROM feeds")}
+
+    with Store.open(config.database) as store:
+        store.sync_feeds([a, b, c], now)
+        first = rows(store)
+        assert {url: row[2] for url, row in first.items()} == {a.url: 1, b.url: 1, c.url: 1}
+        version = store.content_version()
+        store.sync_feeds([a, b, c], now + dt.timedelta(hours=1))
+        assert rows(store) == first and store.content_version() == version  # nothing written
+
+        renamed = replace(b, name="Party B", region="asia")
+        store.sync_feeds([a, renamed], now + dt.timedelta(hours=2))
+        after = rows(store)
+        assert after[b.url][:3] == ("Party B", "asia", 1) and after[b.url][3] == first[b.url][3]  # created kept
+        assert after[c.url][2] == 0 and after[a.url] == first[a.url]
+        assert store.content_version() > version
+        store.sync_feeds([a, renamed, c], now + dt.timedelta(hours=3))
+        assert rows(store)[c.url][2] == 1
+        assert set(store.feed_schedules()) == {a.url, b.url, c.url}

@@ -67,3 +67,42 @@ def test_normalise_gives_what_the_alternation_pattern_gave(pieces: list[str]) ->
     else:
         reference = re.sub(r"[^0-9a-z]+", " ", reference.lower()).strip()
     assert dedupe._normalise(text) == reference
+
+
+def test_bands_of_copies_past_twice_the_window_are_pruned_at_most_an_hour_late(tmp_path: Path) -> None:
+    config = load_config(write_config(tmp_path, [feed_entry("https://party.example/feed/", "Party")],
+                                      retention_days=3650, dedupe={"window_days": 14}))  # fmt: skip
+    feed = config.feeds[0]
+    band_days = 28
+    items = [_item(1, NOW - dt.timedelta(days=3)), _item(2, NOW - dt.timedelta(days=27)),
+             _item(3, NOW - dt.timedelta(days=27) + dt.timedelta(minutes=30))]  # fmt: skip
+    body = f'<?xml version="1.0"?><rss version="2.0"><channel><title>P</title>{"".join(items)}</channel></rss>'.encode()
+    result = FetchResult(url=feed.url, status="ok", http_status=200, body=body, headers={"content-type": "application/rss+xml"})
+
+    def banded(store: Store) -> set[str]:
+        return {r[0] for r in store.db.execute(
+            "SELECT DISTINCT e.original_id FROM entries e JOIN entry_bands b ON b.entry_id = e.id")}  # fmt: skip
+
+    def prune_at(store: Store, when: dt.datetime) -> None:
+        with store.transaction():
+            store.prune(when, config.retention_days, band_days=band_days)
+
+    with Store.open(config.database) as store:
+        store.sync_feeds(config.feeds, NOW)
+        assert update_feed(store, config, feed, result, NOW).new == 3
+        assert banded(store) == {"urn:test:1", "urn:test:2", "urn:test:3"}
+        # A day later story 2 is past twice the window: its bands go, the others' stay.
+        first = NOW + dt.timedelta(days=1, minutes=1)
+        prune_at(store, first)
+        assert banded(store) == {"urn:test:1", "urn:test:3"}
+        # Story 3 ages out half an hour later; a prune 40 minutes after the first still keeps its
+        # bands (the cutoff moved less than an hour)...
+        prune_at(store, first + dt.timedelta(minutes=40))
+        assert banded(store) == {"urn:test:1", "urn:test:3"}
+        # ...and the one after the cutoff's hour takes them.
+        prune_at(store, first + dt.timedelta(minutes=61))
+        assert banded(store) == {"urn:test:1"}
+        # A clock set back prunes at once.
+        store.db.execute("INSERT INTO entry_bands (band, entry_id) SELECT 7, id FROM entries WHERE original_id = 'urn:test:3'")
+        prune_at(store, first + dt.timedelta(minutes=30))
+        assert banded(store) == {"urn:test:1"}

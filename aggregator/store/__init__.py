@@ -22,6 +22,7 @@ from ..models import (
     CycleReport,
     FeedConfig,
     FeedHealth,
+    FeedSchedule,
     FeedState,
     FullTextHealth,
     FullTextJob,
@@ -112,6 +113,10 @@ class Store:
         """Mirror the config's feeds into the database (names, regions...), keeping fetch state."""
         with self._connections.transaction() as db:
             feeds.sync_feeds(db, feed_list, now or utcnow())
+
+    def feed_schedules(self) -> dict[str, FeedSchedule]:
+        """Every configured feed's last status and next due time (cycle.select_due)."""
+        return feeds.feed_schedules(self.db)
 
     def feed_states(self, recent_of: Collection[str] | None = None) -> dict[str, FeedState]:
         """Every configured feed's state; the times of the newest entries of all (None) or of `recent_of`."""

@@ -9,7 +9,7 @@ import datetime as dt
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from ..models import FeedConfig, FeedHealth, FeedState
+from ..models import FeedConfig, FeedHealth, FeedSchedule, FeedState
 from ..times import from_db_time, to_db_time
 from .connection import Database
 from .entries import chunks
@@ -18,7 +18,14 @@ RECENT_ENTRY_TIMES = 20  # entries per feed whose gaps give its posting rate
 
 
 def sync_feeds(db: Database, feeds: Sequence[FeedConfig], now: dt.datetime) -> None:
-    """Mirror the config's feeds (names, regions...) into the database, keeping fetch state."""
+    """Mirror the config's feeds (names, regions...) into the database, keeping fetch state.
+    Only rows that differ are written: with a thousand feeds, rewriting every row at every cycle
+    cost a cycle with nothing due about 15 ms."""
+    stored = {
+        row[0]: tuple(row[1:])
+        for row in db.execute("SELECT url, name, region, country, language, site, enabled, in_config FROM feeds")
+    }
+    changed = [f for f in feeds if stored.get(f.url) != (f.name, f.region, f.country, f.language, f.site, int(f.enabled), 1)]
     db.conn.executemany(
         """
         INSERT INTO feeds (url, name, region, country, language, site, enabled, in_config, created)
@@ -28,11 +35,12 @@ def sync_feeds(db: Database, feeds: Sequence[FeedConfig], now: dt.datetime) -> N
             language=excluded.language, site=excluded.site, enabled=excluded.enabled,
             in_config=1
         """,
-        [(f.url, f.name, f.region, f.country, f.language, f.site, int(f.enabled), to_db_time(now)) for f in feeds],
+        [(f.url, f.name, f.region, f.country, f.language, f.site, int(f.enabled), to_db_time(now)) for f in changed],
     )
-    urls = [f.url for f in feeds]
-    placeholders = ",".join("?" * len(urls)) or "''"
-    db.execute(f"UPDATE feeds SET in_config = 0 WHERE url NOT IN ({placeholders})", urls)
+    configured = {f.url for f in feeds}
+    dropped = [url for url, row in stored.items() if row[-1] and url not in configured]
+    for chunk in chunks(dropped):
+        db.execute(f"UPDATE feeds SET in_config = 0 WHERE url IN ({','.join('?' * len(chunk))})", chunk)
 
 
 def _state_from_row(row: dict[str, Any], recent: tuple[dt.datetime, ...]) -> FeedState:
@@ -60,6 +68,15 @@ def _state_from_row(row: dict[str, Any], recent: tuple[dt.datetime, ...]) -> Fee
         update_seconds=row["update_seconds"],
         recent_entry_times=recent,
     )
+
+
+def feed_schedules(db: Database) -> dict[str, FeedSchedule]:
+    """Every configured feed's last status and next due time, which is all that choosing the due
+    feeds needs (three columns, not the whole row: a cycle with nothing due reads no more)."""
+    return {
+        url: FeedSchedule(url=url, last_status=last_status, next_due=from_db_time(next_due))
+        for url, last_status, next_due in db.execute("SELECT url, last_status, next_due FROM feeds WHERE in_config = 1")
+    }
 
 
 def feed_states(db: Database, recent_of: Collection[str] | None = None) -> dict[str, FeedState]:

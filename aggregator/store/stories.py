@@ -458,12 +458,7 @@ def prune(
         db.execute(f"DELETE FROM entries WHERE story_id IN ({placeholders})", chunk)
         db.execute(f"DELETE FROM stories WHERE id IN ({placeholders})", chunk)
     if band_days is not None:
-        # Text similarity only compares copies published within the dedupe window, so older
-        # copies' LSH bands are dead weight (42 rows a copy); links and hashes still match.
-        db.execute(
-            "DELETE FROM entry_bands WHERE entry_id IN (SELECT id FROM entries WHERE published < ?)",
-            [to_db_time(now - dt.timedelta(days=band_days))],
-        )
+        _prune_bands(db, now - dt.timedelta(days=band_days))
     # A tombstone outlives its entry by another retention period: long enough for any feed to
     # have dropped the item, short enough that the table stays small.
     db.execute("DELETE FROM tombstones WHERE pruned_at < ?", [cutoff])
@@ -477,6 +472,27 @@ def prune(
         [to_db_time(now - dt.timedelta(days=min(retention_days, CYCLES_KEPT_DAYS)))],
     )
     return len(old)
+
+
+# How far the band cutoff moves before the bands are pruned again. The prune reads every entry
+# published before the cutoff (20-30 ms with 40,000 stored), so a cycle every few minutes would
+# pay that each time for the few copies that aged out since the last one.
+BAND_PRUNE_EVERY = dt.timedelta(hours=1)
+_BANDS_PRUNED_BEFORE = "bands_pruned_before"
+
+
+def _prune_bands(db: Database, cutoff: dt.datetime) -> None:
+    """Delete the LSH bands of copies published before `cutoff`, unless that was done up to an
+    hour's worth of cutoff ago. Text similarity only compares copies published within the dedupe
+    window of each other, so older copies' bands (42 rows a copy) are dead weight; links and
+    hashes still match them. Bands that outlive the cutoff by up to an hour are harmless: a
+    candidate they find is refused by the window, as before they were pruned."""
+    row = db.execute("SELECT value FROM meta WHERE key = ?", [_BANDS_PRUNED_BEFORE]).fetchone()
+    last = from_db_time(row[0]) if row else None
+    if last is not None and last <= cutoff < last + BAND_PRUNE_EVERY:
+        return
+    db.execute("DELETE FROM entry_bands WHERE entry_id IN (SELECT id FROM entries WHERE published < ?)", [to_db_time(cutoff)])
+    db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", [_BANDS_PRUNED_BEFORE, to_db_time(cutoff)])
 
 
 def _stories_of_newest_entries(db: Database, story_ids: list[int], keep_per_feed: int) -> set[int]:
