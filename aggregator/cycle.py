@@ -7,6 +7,7 @@ concurrent, parsing runs on every core, and each feed is stored in its own trans
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import datetime as dt
 import logging
 import threading
@@ -33,6 +34,7 @@ ProgressCallback = Callable[["FeedOutcome"], None]
 # bodies and parsed entries are all a cycle holds, so its memory does not grow with the number of
 # feeds (storing is the slowest stage; without a bound every fetched body waited in memory).
 IN_FLIGHT = 32
+STATE_ONLY_BATCH = 32
 
 
 def select_due(
@@ -157,7 +159,7 @@ async def _fetch_parse_store(
     from . import dedupe
     from .fetch import iter_fetch
     from .parsepool import FeedParserPool
-    from .update import store_result
+    from .update import store_result, store_results
 
     feeds = {f.url: f for f in due}
     requests = [
@@ -177,21 +179,44 @@ async def _fetch_parse_store(
     loop = asyncio.get_running_loop()
 
     slots = asyncio.Semaphore(IN_FLIGHT)
+    # Fetches that write no entries (304, a body parsed before, an error) wait here and are stored
+    # STATE_ONLY_BATCH at a time, in one transaction: one each cost a commit and a trip to the
+    # writer thread apiece, about a tenth of a cycle in which every feed answered 304.
+    state_only: list[tuple[FeedConfig, FeedState, FetchResult, ReadBody, dt.datetime]] = []
+
+    def done(outcome: FeedOutcome) -> None:
+        _count(report, outcome)
+        _log_outcome(outcome)
+        if progress is not None:
+            progress(outcome)
+
+    async def store_state_only() -> None:
+        batch = state_only[:]
+        state_only.clear()
+        if batch:
+            for outcome in await loop.run_in_executor(writer, store_results, store, config, batch, matcher, started):
+                done(outcome)
 
     async def handle(result: FetchResult) -> None:
         feed = feeds[result.url]
         state = states.get(feed.url) or FeedState(url=feed.url, enabled=feed.enabled)
         try:
             read = await _read_in_pool(parser, store, feed, state, result, clock())
-            outcome = await loop.run_in_executor(
-                writer, store_result, store, config, feed, state, result, read, clock(), matcher, started
-            )
+            if read.prepared is None:
+                # Without its body (a body parsed before needs only its digest, in `read`), so the
+                # waiting results hold no more memory than their headers.
+                state_only.append((feed, state, dataclasses.replace(result, body=None), read, clock()))
+                outcome = None
+            else:
+                outcome = await loop.run_in_executor(
+                    writer, store_result, store, config, feed, state, result, read, clock(), matcher, started
+                )
         finally:
             slots.release()  # the next feed may be fetched
-        _count(report, outcome)
-        _log_outcome(outcome)
-        if progress is not None:
-            progress(outcome)
+        if outcome is not None:
+            done(outcome)
+        elif len(state_only) >= STATE_ONLY_BATCH:
+            await store_state_only()
 
     results = iter_fetch(requests, config.fetch, user_agent=user_agent, slots=slots)
     try:
@@ -201,6 +226,7 @@ async def _fetch_parse_store(
             task.add_done_callback(pending.discard)
         if pending:
             await asyncio.gather(*pending)
+        await store_state_only()  # also after a stop: what was fetched is recorded
     finally:
         await results.aclose()
         if pending:

@@ -646,7 +646,12 @@ def make_client(settings: FetchSettings, user_agent: str = USER_AGENT, accept: s
     """An httpx client set up for fetch_feed: honest User-Agent, no automatic redirects. `accept`
     is the Accept header (feed types unless told: PAGE_ACCEPT for web pages)."""
     proxied = _proxy_configured()
+    # Without a proxy, requests go out through aiohttp (http_transport.py: the same requests and
+    # responses, a fifth of the CPU); through a proxy, httpx's own transport, which reads it from
+    # the environment.
+    transport = None if proxied else _aiohttp_transport(settings)
     client = httpx.AsyncClient(
+        transport=transport,
         headers={"User-Agent": user_agent, "Accept": accept, "Accept-Encoding": _ACCEPT_ENCODING},
         follow_redirects=False,
         event_hooks={"response": [_hide_location]},
@@ -659,6 +664,12 @@ def make_client(settings: FetchSettings, user_agent: str = USER_AGENT, accept: s
     )
     _PROXIED[client] = proxied
     return client
+
+
+def _aiohttp_transport(settings: FetchSettings) -> httpx.AsyncBaseTransport:
+    from .http_transport import AiohttpTransport
+
+    return AiohttpTransport(max_connections=settings.concurrency)
 
 
 async def iter_fetch(

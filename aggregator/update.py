@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from . import dedupe, ingest
@@ -100,6 +100,23 @@ def store_result(
         )  # fmt: skip
         counts = store.apply(plan, matcher)
     return FeedOutcome(feed, plan.status, counts.new, counts.updated, result.elapsed, plan.error)
+
+
+def store_results(
+    store: Store,
+    config: Config,
+    fetched: Sequence[tuple[FeedConfig, FeedState, FetchResult, ReadBody, dt.datetime]],
+    matcher: dedupe.StoryMatcher,
+    due_from: dt.datetime | None = None,
+) -> list[FeedOutcome]:
+    """store_result for several fetches at once, in one transaction: for those that write no
+    entries (304 Not Modified, a body parsed before, an error), whose transaction is almost all of
+    what storing them costs. Each (feed, state, result, read, now) is planned as store_result would."""
+    with store.transaction():  # store_result's own transactions join this one
+        return [
+            store_result(store, config, feed, state, result, read, now, matcher, due_from)
+            for feed, state, result, read, now in fetched
+        ]
 
 
 def update_feed(

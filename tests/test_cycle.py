@@ -174,3 +174,33 @@ def test_feeds_are_mirrored_from_the_config_writing_only_what_changed(tmp_path: 
         store.sync_feeds([a, renamed, c], now + dt.timedelta(hours=3))
         assert rows(store)[c.url][2] == 1
         assert set(store.feed_schedules()) == {a.url, b.url, c.url}
+
+
+def test_feeds_that_write_no_entries_are_stored_together_and_all_recorded(tmp_path: Path, feed_server: FeedServer) -> None:
+    """Fetches that write only their fetch state (304s, a body parsed before, errors) are stored
+    in batches of STATE_ONLY_BATCH: every one is still recorded and reported, a full batch and the
+    rest at the end, and a feed that changed is stored on its own as ever."""
+    import datetime as dt
+
+    from aggregator import cycle
+    from aggregator.config import load_config
+    from aggregator.store import Store
+    from conftest import feed_entry, write_config
+
+    count = cycle.STATE_ONLY_BATCH + 8
+    paths = [f"/f{n}.xml" for n in range(count)]
+    urls = [feed_server.add(p, FEED_DATA / "wordpress_rss2.xml") for p in paths]
+    broken = feed_server.add("/gone.xml", b"", status=500)
+    config = load_config(write_config(tmp_path, [feed_entry(u, f"Party {n}") for n, u in enumerate([*urls, broken])]))
+    assert cycle.run_cycle(config).ok == count
+
+    feed_server.routes[paths[0]].body = feed_server.routes[paths[0]].body.replace(b"</channel>", b"<item><title>New one</title><link>https://example.org/new</link><description>x</description></item></channel>")
+    seen: list[str] = []
+    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=1)
+    report = cycle.run_cycle(config, force_all=True, progress=lambda o: seen.append(o.status), clock=lambda: later)
+    assert (report.ok, report.not_modified, report.failed, report.new_entries) == (1, count - 1, 1, 1)
+    assert sorted(seen) == sorted(["ok", *["not_modified"] * (count - 1), "error"])
+    with Store.open(config.database, readonly=True) as store:
+        states = store.feed_states(recent_of=())
+    assert all(states[u].last_fetched == later.replace(microsecond=0) for u in urls)
+    assert states[broken].consecutive_failures == 2 and states[broken].last_status == "error"
