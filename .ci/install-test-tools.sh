@@ -10,7 +10,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 log() { printf '[install-test-tools] %s\n' "$*"; }
 
-APT_PACKAGES=(jing newsboat chromium chromium-driver libxml2-utils sqlite3 fonts-noto-core)
+APT_PACKAGES=(jing newsboat chromium chromium-driver libxml2-utils sqlite3 fonts-noto-core openssl)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +27,7 @@ from . import __version__
 from .errors import AggregatorError, EXIT_USAGE
 from .locales import is_country_code, is_language_tag, is_subdivision_code
 from .urls import feed_url_key, is_http_url
+from .usercache import cache_dir, read_json, write_json
 
 DEFAULT_CONFIG = Path("feeds.yaml")
 
@@ -217,12 +217,10 @@ def _parse_yaml(path: Path, text: str) -> Any:
 
 
 def parse_cache_file(path: Path) -> Path | None:
-    """Where the parsed text of the config at `path` is kept: one file per config path in
-    $XDG_CACHE_HOME/aggregator (~/.cache/aggregator); None without a home directory."""
-    base = os.environ.get("XDG_CACHE_HOME", "").strip()
-    try:
-        directory = (Path(base) if base else Path.home() / ".cache") / "aggregator"
-    except RuntimeError:  # no home directory to be found
+    """Where the parsed text of the config at `path` is kept: one file per config path in the
+    user's cache folder (usercache.py); None without one."""
+    directory = cache_dir()
+    if directory is None:
         return None
     return directory / f"config-{hashlib.sha256(str(path.resolve()).encode('utf-8')).hexdigest()[:32]}.json"
 
@@ -236,26 +234,17 @@ def _cached_yaml(path: Path, text: str, digest: str, remember: bool) -> Any:
     comes out is validated like any parsed document."""
     cache = parse_cache_file(path)
     if cache is not None:
-        try:
-            kept = json.loads(cache.read_text(encoding="utf-8"))
-            if isinstance(kept, dict) and kept.get("digest") == digest and "document" in kept:
-                return kept["document"]
-        except (OSError, ValueError):
-            pass
+        kept = read_json(cache)
+        if isinstance(kept, dict) and kept.get("digest") == digest and "document" in kept:
+            return kept["document"]
     data = _parse_yaml(path, text)
     if cache is not None and remember:
         try:
-            encoded = json.dumps({"digest": digest, "document": data}, ensure_ascii=False)
-            if json.loads(encoded)["document"] == data:
-                cache.parent.mkdir(parents=True, exist_ok=True)
-                temporary = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
-                try:
-                    temporary.write_text(encoded, encoding="utf-8")
-                    os.replace(temporary, cache)  # whole or not at all, for loads running beside this one
-                finally:
-                    temporary.unlink(missing_ok=True)
-        except (OSError, TypeError, ValueError):
-            pass  # no cache to be had: the next load parses the text again
+            survives = json.loads(json.dumps(data)) == data
+        except (TypeError, ValueError):
+            survives = False
+        if survives:
+            write_json(cache, {"digest": digest, "document": data})  # or not: the next load parses again
     return data
 _LANGUAGE_SHAPE = re.compile(r"^[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8}){0,6}$")
 _COUNTRY_SHAPE = re.compile(r"^[A-Z]{2}$")

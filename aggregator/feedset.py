@@ -8,12 +8,11 @@ registering the files is outputs.py's.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urljoin
 
-from .locales import country_name, is_country_code, is_language_tag
+from .locales import country_name, is_country_code, is_language_tag, language_label, language_name
 from .models import Config, StoryQuery
 from .store import Store
 
@@ -65,7 +64,7 @@ def language_feeds(config: Config, store: Store) -> list[FeedDoc]:
     return [
         FeedDoc(
             "language", f"languages/{tag}", f"{config.title}: {language_label(tag)}",
-            f"News from the sister parties in {language_label(tag, autonym=False)}", "#feeds",
+            f"News from the sister parties in {language_name(tag)}", "#feeds",
             StoryQuery(limit=config.max_entries, max_per_feed=config.max_stories_per_feed, language=tag), language=tag,
         )  # fmt: skip
         for tag in sorted(tags)
@@ -90,23 +89,6 @@ def all_feeds(config: Config, store: Store) -> list[FeedDoc]:
 
 def feed_url(config: Config, path: str) -> str:
     return urljoin(config.base_url, path)
-
-
-@functools.lru_cache(maxsize=512)
-def language_label(tag: str, autonym: bool = True) -> str:
-    """"Urdu (اردو)" for ur, "English" for en; the tag itself when the language names (the
-    language-data package) are not installed or do not know it."""
-    try:
-        import langcodes
-
-        language = langcodes.Language.get(tag)
-        english = str(language.display_name())
-        own = str(language.autonym()) if autonym else english
-    except (ImportError, LookupError, ValueError):
-        return tag
-    if not english or english.lower().startswith("unknown"):
-        return tag
-    return english if own in ("", english) or own.lower().startswith("unknown") else f"{english} ({own})"
 
 
 def _standard_tag(tag: str) -> str:

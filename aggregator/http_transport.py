@@ -87,6 +87,10 @@ class _Body(httpx.AsyncByteStream):
 def _as_httpx(exc: aiohttp.ClientError) -> httpx.HTTPError:
     """The httpx exception for an aiohttp one (the caller chains the original)."""
     message = str(exc) or type(exc).__name__
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):  # the certificate's own reason, not the host:port preamble
+        return httpx.ConnectError(str(exc.certificate_error))
+    if isinstance(exc, aiohttp.ClientConnectorSSLError):
+        return httpx.ConnectError(f"SSL: {exc.os_error}")
     if isinstance(exc, aiohttp.ClientConnectorError):  # refused, unresolvable, TLS (and its own os_error)
         return httpx.ConnectError(f"{message} ({exc.os_error})" if str(exc.os_error) not in message else message)
     if isinstance(exc, aiohttp.ServerTimeoutError):

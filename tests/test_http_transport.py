@@ -5,7 +5,12 @@ httpx's exceptions); through a proxy, httpx's own transport still carries them."
 from __future__ import annotations
 
 import gzip
+import http.server
+import ssl
+import subprocess
+import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -108,3 +113,49 @@ def test_through_a_configured_proxy_httpx_carries_the_request(server: FeedServer
     result = fetch("http://feeds.invalid/feed.xml")
     assert result.status == "ok" and result.body == RSS
     assert [h.path for h in server.hits()] == ["http://feeds.invalid/feed.xml"]
+
+
+def _tls_server(directory: Path, certificate: Path, key: Path) -> tuple[http.server.HTTPServer, threading.Thread]:
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/rss+xml")
+            self.send_header("Content-Length", str(len(RSS)))
+            self.end_headers()
+            self.wfile.write(RSS)
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(certificate, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    return server, thread
+
+
+def test_https_checks_the_certificate_against_the_bundled_authorities(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """TLS through the aiohttp transport: a certificate no authority in the bundle (certifi's, as
+    httpx uses) signed is refused with a reason; one that a trusted authority signed for this name
+    is fetched."""
+    from aggregator import http_transport
+
+    key, certificate = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out",
+                    str(certificate), "-days", "2", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"], check=True, capture_output=True)  # fmt: skip
+    server, thread = _tls_server(tmp_path, certificate, key)
+    try:
+        url = f"https://localhost:{server.server_address[1]}/feed.xml"
+        result = fetch(url)
+        assert result.status == "error" and result.error.startswith("TLS error") and "certificate" in result.error
+        # The same server, its certificate now trusted (standing in for an authority's): fetched,
+        # so the name checked is the URL's (localhost, in the certificate).
+        monkeypatch.setattr(http_transport.certifi, "where", lambda: str(certificate))
+        result = fetch(url)
+        assert result.status == "ok" and result.body == RSS, result.error
+    finally:
+        server.shutdown()
+        thread.join(5)

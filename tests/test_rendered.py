@@ -149,3 +149,51 @@ def test_the_render_context_covers_the_code_that_renders_entries() -> None:
         assert _Path(module.__file__ or "").name in rendered._RENDERERS
         assert (folder / _Path(module.__file__ or "").name).is_file()
     assert len(rendered._renderer_source()) == 64
+
+
+def test_the_digest_of_a_story_changes_with_every_field_an_entry_could_show() -> None:
+    """rendered._digest_of reads every field of every copy and translation: changing any one of
+    them (to another value of its type) renders the entry again; equal stories digest equal."""
+    import dataclasses
+    import datetime as dt
+
+    from aggregator import rendered
+    from aggregator.models import Copy, Enclosure, Story, Translation
+
+    when = dt.datetime(2026, 12, 3, 12, 0, tzinfo=dt.timezone.utc)
+    copy = Copy(
+        id=1, story_id=1, feed_url="https://p.example/feed", feed_name="P", feed_site="https://p.example/",
+        region="europe", country="GB", language="en", original_id="urn:x:1", key="k", link="https://p.example/1",
+        title="Strike", content_html="<p>Workers</p>", summary_html="<p>W</p>", author="A", categories=("labour",),
+        published=when, updated=when, feed_updated=when, feed_id="urn:feed", match_rule="same_link", match_score=1.0,
+        enclosures=(Enclosure("https://p.example/a.mp3", "audio/mpeg", 10),), image="https://p.example/i.jpg",
+        full_text_html="<p>Workers, all</p>",
+    )  # fmt: skip
+    story = Story(id=1, published=when, updated=when, copies=(copy,), atom_id="urn:x:1",
+                  translations=(Translation(2, "fr", "https://p.example/fr", "hreflang", "https://p.example/fr"),))  # fmt: skip
+    base = rendered._digest_of(story)
+    assert rendered._digest_of(dataclasses.replace(story)) == base
+
+    def other(value: object) -> object:
+        if isinstance(value, bool) or value is None:
+            return "x"
+        if isinstance(value, str):
+            return value + "!"
+        if isinstance(value, int | float):
+            return value + 1
+        if isinstance(value, dt.datetime):
+            return value + dt.timedelta(seconds=1)
+        if isinstance(value, tuple):
+            return value + value[:1] if value else ("x",)
+        raise AssertionError(value)
+
+    for f in dataclasses.fields(Copy):
+        changed = dataclasses.replace(story, copies=(dataclasses.replace(copy, **{f.name: other(getattr(copy, f.name))}),))
+        assert rendered._digest_of(changed) != base, f.name
+    for f in dataclasses.fields(Translation):
+        translation = dataclasses.replace(story.translations[0], **{f.name: other(getattr(story.translations[0], f.name))})
+        assert rendered._digest_of(dataclasses.replace(story, translations=(translation,))) != base, f.name
+    # A text moved from one field to the next is not the same story.
+    moved = dataclasses.replace(copy, title="Strike<p>Workers</p>", content_html="")
+    assert rendered._digest_of(dataclasses.replace(story, copies=(moved,))) != base
+    assert rendered._digest_of(dataclasses.replace(story, picks=())) == base  # picks are not shown
