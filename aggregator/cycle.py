@@ -1,7 +1,8 @@
 """One update cycle: pick the due feeds, fetch them, parse what changed, store it, prune, publish.
 
 This is the only place the stages meet; it holds no SQL, HTTP or XML of its own. Fetching is
-concurrent, parsing runs on every core, and each feed is stored in its own transaction.
+concurrent, parsing runs on every core, and each feed with entries to write is stored in its own
+transaction (those that only record their fetch, 32 together).
 """
 
 from __future__ import annotations
@@ -180,8 +181,8 @@ async def _fetch_parse_store(
 
     slots = asyncio.Semaphore(IN_FLIGHT)
     # Fetches that write no entries (304, a body parsed before, an error) wait here and are stored
-    # STATE_ONLY_BATCH at a time, in one transaction: one each cost a commit and a trip to the
-    # writer thread apiece, about a tenth of a cycle in which every feed answered 304.
+    # STATE_ONLY_BATCH at a time, in one transaction: storing each on its own cost a commit and a
+    # trip to the writer thread, about a tenth of a cycle in which every feed answered 304.
     state_only: list[tuple[FeedConfig, FeedState, FetchResult, ReadBody, dt.datetime]] = []
 
     def done(outcome: FeedOutcome) -> None:
