@@ -362,7 +362,8 @@ _T = TypeVar("_T")
 
 class _PagesReadOnce:
     """The store, with each story page read once however many files render it (a feed's Atom and
-    JSON twins ask the same query), and each archive chain's start once (the feed's link to its
+    JSON twins ask the same query), each story read once however many pages show it, and each
+    archive chain's start once (the feed's link to its
     newest archive and the archives themselves ask it), and the languages and countries once (the
     feeds, the page and the OPML list them)."""
 
@@ -370,6 +371,7 @@ class _PagesReadOnce:
         self._store = store
         self.entry_cache = entry_cache
         self._read: dict[tuple[str, StoryQuery | None], Any] = {}
+        self._loaded: dict[int, Story] = {}  # every story read so far, shared by all the pages
 
     def _once(self, key: tuple[str, StoryQuery | None], read: Callable[[], _T]) -> _T:
         if key not in self._read:
@@ -377,7 +379,7 @@ class _PagesReadOnce:
         return cast(_T, self._read[key])
 
     def stories(self, query: StoryQuery) -> StoryPage:
-        return self._once(("stories", query), lambda: self._store.stories(query))
+        return self._once(("stories", query), lambda: self._store.stories(query, self._loaded))
 
     def active_languages(self) -> list[str]:
         return self._once(("languages", None), self._store.active_languages)

@@ -7,6 +7,8 @@ import datetime as dt
 import threading
 from pathlib import Path
 
+import pytest
+
 from aggregator.config import load_config
 from aggregator.cycle import run_cycle
 from aggregator.models import Pick, StoryQuery
@@ -131,3 +133,35 @@ def test_one_fetched_body_goes_through_the_same_update_step_outside_a_cycle(tmp_
     assert first.status == "ok" and first.new == 3 and len(stored) == 3
     assert again.status == "unchanged" and again.new == 0 and again.updated == 0
     assert state.etag == '"v1"' and state.consecutive_failures == 0 and state.next_due is not None
+
+
+def test_one_reader_reads_each_story_once_across_its_queries(tmp_path: Path, feed_server: FeedServer,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """Store.stories(query, loaded): a publish's pages share the stories they have in common (the
+    combined feed, a region's, a language's): the same objects, each story read once, and every
+    page what it is without sharing."""
+    from aggregator.store import stories as stories_module
+
+    config = load_config(_setup(tmp_path, feed_server))
+    run_cycle(config)
+    queries = [StoryQuery(limit=50), StoryQuery(limit=50, region="asia"), StoryQuery(limit=50, language="ur"),
+               StoryQuery(limit=50, max_per_feed=2), StoryQuery(limit=5, country="PK")]  # fmt: skip
+    read: list[int] = []
+    real = stories_module.load_stories
+
+    def counting(db: object, ids: list[int], loaded: object = None) -> object:
+        if loaded is None:
+            read.extend(ids)
+        return real(db, ids, loaded)  # type: ignore[arg-type]
+
+    with Store.open(config.database, readonly=True) as store:
+        alone = [store.stories(q) for q in queries]
+        monkeypatch.setattr(stories_module, "load_stories", counting)
+        read.clear()
+        loaded: dict[int, object] = {}
+        shared = [store.stories(q, loaded) for q in queries]  # type: ignore[arg-type]
+    assert shared == alone
+    assert len(read) == len(set(read)) == len(loaded)
+    by_id = {s.id: s for s in shared[0].stories}
+    overlap = [s for s in shared[1].stories if s.id in by_id]
+    assert overlap and all(s is by_id[s.id] for s in overlap)

@@ -167,8 +167,10 @@ class Store:
         return fulltext.health(self.db)
 
     # ------------------------------------------------------------------ reading stories
-    def stories(self, query: StoryQuery) -> StoryPage:
-        return stories.query_stories(self.db, query)
+    def stories(self, query: StoryQuery, loaded: dict[int, Story] | None = None) -> StoryPage:
+        """One page of the stories `query` selects. `loaded`, kept by a reader across its queries
+        (a publish): stories read before are given back from it, those read now added to it."""
+        return stories.query_stories(self.db, query, loaded)
 
     def story(self, story_id: int) -> Story | None:
         found = stories.load_stories(self.db, [story_id])

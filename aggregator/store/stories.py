@@ -50,18 +50,19 @@ def _copy_conditions(query: StoryQuery) -> tuple[list[str], list[Any]]:
     return where, params
 
 
-def query_stories(db: Database, query: StoryQuery) -> StoryPage:
-    """One page of the stories the query selects, newest first, and where the next page starts."""
+def query_stories(db: Database, query: StoryQuery, loaded: dict[int, Story] | None = None) -> StoryPage:
+    """One page of the stories the query selects, newest first, and where the next page starts.
+    `loaded`: see load_stories."""
     if query.max_per_feed is not None:
-        return _query_sharing_slots(db, query, query.max_per_feed)
-    return _query_page(db, query)
+        return _query_sharing_slots(db, query, query.max_per_feed, loaded)
+    return _query_page(db, query, loaded)
 
 
 # How far past the list's length a capped query looks for other feeds' stories.
 _CAP_SCAN_FACTOR = 10
 
 
-def _query_sharing_slots(db: Database, query: StoryQuery, cap: int) -> StoryPage:
+def _query_sharing_slots(db: Database, query: StoryQuery, cap: int, loaded: dict[int, Story] | None) -> StoryPage:
     """The newest stories with no feed showing more than `cap` of them while other feeds' stories
     wait; slots nobody else fills go back to the capped feeds, newest first."""
     accepted: list[Story] = []
@@ -70,7 +71,7 @@ def _query_sharing_slots(db: Database, query: StoryQuery, cap: int) -> StoryPage
     batch = replace(query, max_per_feed=None, limit=max(query.limit, 50))
     scanned = 0
     while len(accepted) < query.limit and scanned < query.limit * _CAP_SCAN_FACTOR:
-        page = _query_page(db, batch)
+        page = _query_page(db, batch, loaded)
         for story in page.stories:
             owner = story.primary.feed_url
             if shown.get(owner, 0) < cap:
@@ -89,7 +90,7 @@ def _query_sharing_slots(db: Database, query: StoryQuery, cap: int) -> StoryPage
     return StoryPage(tuple(chosen), None)
 
 
-def _query_page(db: Database, query: StoryQuery) -> StoryPage:
+def _query_page(db: Database, query: StoryQuery, loaded: dict[int, Story] | None = None) -> StoryPage:
     head, source = "", "stories s"
     if query.search is not None and query.search.strip():
         # The full-text index drives the query: the copies matching the words (few, among 50,000
@@ -134,14 +135,23 @@ def _query_page(db: Database, query: StoryQuery) -> StoryPage:
     ).fetchall()
     more = len(rows) > query.limit
     rows = rows[: query.limit]
-    stories = load_stories(db, [r[0] for r in rows])
+    stories = load_stories(db, [r[0] for r in rows], loaded)
     last = rows[-1] if rows else None
     cursor = StoryCursor(dt.datetime.fromisoformat(last[1]), last[0]) if more and last else None
     return StoryPage(tuple(stories), cursor)
 
 
-def load_stories(db: Database, ids: list[int]) -> list[Story]:
-    """These stories in this order, each with its active copies (earliest first) and picks."""
+def load_stories(db: Database, ids: list[int], loaded: dict[int, Story] | None = None) -> list[Story]:
+    """These stories in this order, each with its active copies (earliest first) and picks.
+
+    `loaded`: the stories one reader (a publish) has read already, by id: those are given back
+    as they are and the others read and added. A publish's 30 subscription feeds overlap (a story
+    is in the combined feed, its region's, its language's and its country's), so about half of
+    what they show is read once instead of again."""
+    if loaded is not None:
+        for story in load_stories(db, [i for i in dict.fromkeys(ids) if i not in loaded]):
+            loaded[story.id] = story
+        return [loaded[i] for i in ids if i in loaded]
     if not ids:
         return []
     story_rows: dict[int, dict[str, Any]] = {}
