@@ -12,6 +12,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from .files import OutputError, write_atomically
+
 
 def cache_dir() -> Path | None:
     """$XDG_CACHE_HOME/aggregator, or ~/.cache/aggregator; None without a home directory."""
@@ -31,17 +33,10 @@ def read_json(path: Path) -> Any:
 
 
 def write_json(path: Path, document: Any) -> bool:
-    """Write `document` whole or not at all (a temporary file, then a rename, so a process reading
-    beside this one never sees half of it). False when it could not be written."""
+    """Write `document` whole or not at all (files.write_atomically), creating the folder. False
+    when it could not be written."""
     try:
-        encoded = json.dumps(document, ensure_ascii=False)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        try:
-            temporary.write_text(encoded, encoding="utf-8")
-            os.replace(temporary, path)
-        finally:
-            temporary.unlink(missing_ok=True)
-        return True
-    except (OSError, TypeError, ValueError):
+        write_atomically(path, json.dumps(document, ensure_ascii=False).encode("utf-8"))
+    except (OutputError, TypeError, ValueError):
         return False
+    return True
