@@ -150,17 +150,17 @@ def country_name(code: str) -> str:
 def language_autonym(tag: str) -> str:
     """A language's name in itself ("اردو" for ur, "हिन्दी" for hi), for "also in: …"; the English
     name, or the tag itself, when the names (the language-data package) do not know it."""
+    base = tag.split("-", 1)[0]
     try:
         import langcodes
 
-        language = langcodes.Language.get(tag.split("-", 1)[0])
-        own = str(language.autonym())
-        if own and not own.lower().startswith("unknown"):
-            return own
-        english = str(language.display_name())
+        own = str(langcodes.Language.get(base).autonym())
     except (ImportError, LookupError, ValueError):
         return tag
-    return tag if not english or english.lower().startswith("unknown") else english
+    if own and not own.lower().startswith("unknown"):
+        return own
+    english = language_name(base)
+    return tag if english == base else english
 
 
 @_kept("language_name", str)
