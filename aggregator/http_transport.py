@@ -136,7 +136,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         )
         headers = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in request.headers.raw]
         peernames: list[Any] = []
-        _PEERNAME.set(peernames)
+        token = _PEERNAME.set(peernames)
         try:
             response = await self._session.request(
                 request.method,
@@ -148,6 +148,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             )
         except aiohttp.ClientError as exc:
             raise _as_httpx(exc) from exc
+        finally:
+            _PEERNAME.reset(token)
         return httpx.Response(
             response.status,
             headers=list(response.raw_headers),
