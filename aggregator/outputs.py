@@ -362,10 +362,9 @@ _T = TypeVar("_T")
 
 class _PagesReadOnce:
     """The store, with each story page read once however many files render it (a feed's Atom and
-    JSON twins ask the same query), each story read once however many pages show it, and each
-    archive chain's start once (the feed's link to its
-    newest archive and the archives themselves ask it), and the languages and countries once (the
-    feeds, the page and the OPML list them)."""
+    JSON twins ask the same query), each story read once however many pages show it, each
+    archive chain's start once (the feed's link to its newest archive and the archives themselves
+    ask it), and the languages and countries once (the feeds, the page and the OPML list them)."""
 
     def __init__(self, store: Store, entry_cache: EntryCache | None = None) -> None:
         self._store = store
