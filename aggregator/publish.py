@@ -59,7 +59,7 @@ def _publish(config: Config, store: Store, only: frozenset[str] | None, signatur
     from .rendered import EntryCache, render_context
 
     report = PublishReport()
-    entry_cache = EntryCache(store, render_context(config))
+    entry_cache = EntryCache(store, render_context(config), as_of=store.content_version())
     files = [f for f in output_files(config, store, only, entry_cache) if paths is None or f.path in paths]
     remove_stale_temp_files([config.output_dir / f.path for f in files])
     try:

@@ -2,12 +2,13 @@
 (sanitized, built, serialized) only when something it is made of changed since the last publish.
 
 A publish of 50,000 stored stories puts about 3,200 of them into 64 files, and from one cycle to
-the next only the new and changed ones differ. Each rendering is kept (store/rendered.py) with a
-digest of everything it was made of: the story as stored (its copies, their feeds' names, sites
-and ids, its translations), the id it has in the feed, the config's parts an entry shows (base URL,
-region labels), the versions of aggregator, the sanitizer and feedgen, and the source of the
-modules that render an entry, so an upgrade of nh3 or a changed renderer never leaves an entry
-rendered by the old one. A digest that differs renders again.
+the next only the new and changed ones differ. Each rendering is kept (store/rendered.py) until a
+write changes anything it shows: the store's triggers then drop it (the story, its copies, their
+feeds' names, sites and ids, its translations). What the store cannot see is checked here: each
+kept rendering carries a digest of the id it has in the feed and of the context it was rendered
+in (the config's parts an entry shows: base URL, region labels; the versions of aggregator, the
+sanitizer and feedgen; the source of the modules that render an entry), so an upgrade of nh3 or a
+changed renderer never leaves an entry rendered by the old one. A digest that differs renders again.
 
 The renderers (atom.py, jsonfeed.py) ask an EntryCache for their entries' texts and give it the
 function that renders one; they do not know where the texts are kept.
@@ -19,7 +20,6 @@ import functools
 import hashlib
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Protocol
 
@@ -32,14 +32,18 @@ class RenderedEntries(Protocol):
 
     def rendered_entries(self, format: str, story_ids: Collection[int]) -> dict[int, tuple[str, str]]: ...
 
-    def save_rendered_entries(self, rows: Sequence[tuple[int, str, str, str]], keep: Collection[int] | None = None) -> None: ...
+    def save_rendered_entries(
+        self, rows: Sequence[tuple[int, str, str, str]], keep: Collection[int] | None = None, as_of: int | None = None
+    ) -> None: ...
 
 
-def _version(package: str) -> str:
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        return "?"
+def _versions() -> tuple[str, str]:
+    """The sanitizer's and feedgen's versions, from the modules the renderers import anyway
+    (importlib.metadata would cost a publish 30 ms to import)."""
+    import feedgen.version
+    import nh3
+
+    return str(getattr(nh3, "__version__", "?")), str(feedgen.version.version_str)
 
 
 @functools.cache
@@ -58,7 +62,7 @@ _RENDERERS = ("atom.py", "jsonfeed.py", "sanitize.py", "locales.py", "rendered.p
 
 def render_context(config: Config) -> str:
     """What an entry's rendering depends on besides its story."""
-    return repr((__version__, _renderer_source(), _version("nh3"), _version("feedgen"), config.base_url,
+    return repr((__version__, _renderer_source(), *_versions(), config.base_url,
                  sorted(config.regions.items())))  # fmt: skip
 
 
@@ -73,22 +77,16 @@ def entry_texts(
 @dataclass
 class EntryCache:
     """One publish's view of the kept renderings: `texts` gives each story's text in a format,
-    rendered only when its digest changed; `save` stores what was rendered anew."""
+    rendered only when none is kept for its entry id and context; `save` stores what was rendered
+    anew. `as_of`: the content version before the publish read any story (Store.content_version),
+    so that renderings of stories written meanwhile are not kept (Store.save_rendered_entries)."""
 
     kept: RenderedEntries
     context: str
+    as_of: int | None = None
     _known: dict[tuple[str, int], tuple[str, str]] = field(default_factory=dict)
     _new: dict[tuple[str, int], tuple[str, str]] = field(default_factory=dict)
     _shown: set[int] = field(default_factory=set)
-    _digests: dict[int, tuple[Story, str]] = field(default_factory=dict)
-
-    def _story_digest(self, story: Story) -> str:
-        # Keyed by the object (held, so its id() is not reused): a publish reads a story once per page.
-        found = self._digests.get(id(story))
-        if found is None or found[0] is not story:
-            found = (story, _digest_of(story))
-            self._digests[id(story)] = found
-        return found[1]
 
     def texts(self, format: str, entries: Sequence[tuple[Story, str]], render: Callable[[Story, str], str]) -> list[str]:
         """The text of each (story, entry id) in this format, in order."""
@@ -98,7 +96,7 @@ class EntryCache:
                 self._known[(format, story_id)] = kept
         out = []
         for story, entry_id in entries:
-            digest = hashlib.sha256(f"{self.context}\0{entry_id}\0{self._story_digest(story)}".encode("utf-8", "surrogatepass")).hexdigest()
+            digest = _entry_digest(self.context, entry_id)
             key = (format, story.id)
             self._shown.add(story.id)
             have = self._new.get(key) or self._known.get(key)
@@ -115,35 +113,18 @@ class EntryCache:
         stories no output shows any more."""
         rows = [(story_id, format, digest, text) for (format, story_id), (digest, text) in self._new.items()]
         if rows or whole:
-            self.kept.save_rendered_entries(rows, self._shown if whole else None)
+            self.kept.save_rendered_entries(rows, self._shown if whole else None, self.as_of)
         self._known.update(self._new)
         self._new.clear()
 
 
-def _digest_of(story: Story) -> str:
-    """A digest of everything an entry shows of `story`: its dates and ids, and every field of its
-    copies and translations (picks are not shown in an entry: picking a story does not render it
-    again). Texts go in as their bytes, other values as their repr, each with its length, so no
-    two different stories run together into the same input. Hashing the copies' HTML directly
-    takes about two thirds of the time of one repr() of the whole story (which ran dataclass
-    __repr__ code for every copy and escaped every text)."""
-    digest = hashlib.sha256()
-    update = digest.update
+@functools.lru_cache(maxsize=4)
+def _context_hash(context: str) -> "hashlib._Hash":
+    return hashlib.sha256(context.encode("utf-8", "surrogatepass") + b"\0")
 
-    def add(value: object) -> None:
-        if type(value) is str:
-            data = value.encode("utf-8", "surrogatepass")
-            update(b"s%d:" % len(data))
-        else:
-            data = repr(value).encode("utf-8", "surrogatepass")
-            update(b"r%d:" % len(data))
-        update(data)
 
-    for value in (story.id, story.published, story.updated, story.atom_id):
-        add(value)
-    for group in (story.copies, story.translations):
-        update(b"n%d:" % len(group))
-        for item in group:
-            for value in vars(item).values():
-                add(value)
+def _entry_digest(context: str, entry_id: str) -> str:
+    """What a kept rendering must have been made for: this context and this entry id."""
+    digest = _context_hash(context).copy()
+    digest.update(entry_id.encode("utf-8", "surrogatepass"))
     return digest.hexdigest()

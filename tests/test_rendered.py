@@ -151,49 +151,142 @@ def test_the_render_context_covers_the_code_that_renders_entries() -> None:
     assert len(rendered._renderer_source()) == 64
 
 
-def test_the_digest_of_a_story_changes_with_every_field_an_entry_could_show() -> None:
-    """rendered._digest_of reads every field of every copy and translation: changing any one of
-    them (to another value of its type) renders the entry again; equal stories digest equal."""
+# How a write changes each field of a shown copy (models.Copy), as a feed's edit, the matcher, the
+# full-text step or a config change would: (table, column, new value). "id" and "story_id" are the
+# copy's identity (a copy moving to another story is a case of its own below).
+_COPY_FIELD_WRITES: dict[str, tuple[str, str, object]] = {
+    "feed_url": ("entries", "feed_url", "the other feed"),  # (its URL is the test's)
+    "feed_name": ("feeds", "name", "Renamed Party"),
+    "feed_site": ("feeds", "site", "https://renamed.example/"),
+    "region": ("feeds", "region", "asia"),
+    "country": ("feeds", "country", "FR"),
+    "language": ("entries", "language", "fr"),
+    "original_id": ("entries", "original_id", "urn:changed:1"),
+    "key": ("entries", "key", "changed-key"),
+    "link": ("entries", "link", "https://wp.example.org/changed"),
+    "title": ("entries", "title", "A corrected headline"),
+    "content_html": ("entries", "content_html", "<p>Corrected</p>"),
+    "summary_html": ("entries", "summary_html", "<p>Corrected</p>"),
+    "author": ("entries", "author", "Another Author"),
+    "categories": ("entries", "categories", '["corrected"]'),
+    "published": ("entries", "published", "2020-01-02T03:04:05+00:00"),
+    "updated": ("entries", "updated", "2020-01-02T03:04:05+00:00"),
+    "feed_updated": ("feeds", "last_changed", "2020-01-02T03:04:05+00:00"),
+    "feed_id": ("feeds", "feed_id", "urn:changed:feed"),
+    "match_rule": ("entries", "match_rule", "same_link"),
+    "match_score": ("entries", "match_score", 0.5),
+    "enclosures": ("entries", "enclosures", '[{"url": "https://wp.example.org/a.mp3", "type": "audio/mpeg"}]'),
+    "image": ("entries", "image", "https://wp.example.org/i.jpg"),
+    "full_text_html": ("entries", "full_text_html", "<p>The whole article</p>"),
+}
+
+
+def _kept_stories(db_path: Path) -> set[int]:
+    with sqlite3.connect(db_path) as conn:
+        return {r[0] for r in conn.execute("SELECT DISTINCT story_id FROM rendered_entries")}
+
+
+def test_every_write_to_what_an_entry_shows_drops_its_kept_rendering(tmp_path: Path, feed_server: FeedServer) -> None:
+    """The store's triggers (store/rendered.py) drop a story's kept renderings when any field of a
+    copy it shows is written, whichever table holds it; every field of Copy is covered here, so a
+    new one fails this test until its writes are watched. Fetch bookkeeping keeps them."""
     import dataclasses
-    import datetime as dt
 
-    from aggregator import rendered
-    from aggregator.models import Copy, Enclosure, Story, Translation
+    from aggregator.models import Copy
 
-    when = dt.datetime(2026, 12, 3, 12, 0, tzinfo=dt.timezone.utc)
-    copy = Copy(
-        id=1, story_id=1, feed_url="https://p.example/feed", feed_name="P", feed_site="https://p.example/",
-        region="europe", country="GB", language="en", original_id="urn:x:1", key="k", link="https://p.example/1",
-        title="Strike", content_html="<p>Workers</p>", summary_html="<p>W</p>", author="A", categories=("labour",),
-        published=when, updated=when, feed_updated=when, feed_id="urn:feed", match_rule="same_link", match_score=1.0,
-        enclosures=(Enclosure("https://p.example/a.mp3", "audio/mpeg", 10),), image="https://p.example/i.jpg",
-        full_text_html="<p>Workers, all</p>",
-    )  # fmt: skip
-    story = Story(id=1, published=when, updated=when, copies=(copy,), atom_id="urn:x:1",
-                  translations=(Translation(2, "fr", "https://p.example/fr", "hreflang", "https://p.example/fr"),))  # fmt: skip
-    base = rendered._digest_of(story)
-    assert rendered._digest_of(dataclasses.replace(story)) == base
+    assert set(_COPY_FIELD_WRITES) == {f.name for f in dataclasses.fields(Copy)} - {"id", "story_id"}
+    config_path = _setup(tmp_path, feed_server)
+    assert run_cli("fetch", "-c", config_path).code == 0
+    db_path = load_config(config_path).database
+    with sqlite3.connect(db_path) as conn:
+        story_id, entry_id, feed_url = conn.execute(
+            "SELECT story_id, id, feed_url FROM entries WHERE feed_url LIKE '%wp.xml' ORDER BY id LIMIT 1"
+        ).fetchone()
+        feed_stories = {r[0] for r in conn.execute("SELECT story_id FROM entries WHERE feed_url = ?", [feed_url])}
+        other_feed = conn.execute("SELECT url FROM feeds WHERE url != ?", [feed_url]).fetchone()[0]
+    everyone = _kept_stories(db_path)
+    assert story_id in everyone and feed_stories < everyone
+    for field, (table, column, value) in _COPY_FIELD_WRITES.items():
+        _republish(config_path)
+        assert _kept_stories(db_path) == everyone, field
+        where = ("id", entry_id) if table == "entries" else ("url", feed_url)
+        value = other_feed if value == "the other feed" else value
+        with Store.open(db_path) as store, store.transaction():  # the store's SQL functions serve its triggers
+            was = store.db.execute(f"SELECT {column} FROM {table} WHERE {where[0]} = ?", [where[1]]).fetchone()[0]
+            assert was != value, field
+            store.db.execute(f"UPDATE {table} SET {column} = ? WHERE {where[0]} = ?", [value, where[1]])
+        assert story_id not in _kept_stories(db_path), field
+        with Store.open(db_path) as store, store.transaction():  # back, for the next field
+            store.db.execute(f"UPDATE {table} SET {column} = ? WHERE {where[0]} = ?", [was, where[1]])
+    # What only the fetch keeps track of changes no rendering.
+    _republish(config_path)
+    with Store.open(db_path) as store, store.transaction():
+        store.db.execute("UPDATE entries SET last_seen = '2030-01-01T00:00:00+00:00' WHERE id = ?", [entry_id])
+        store.db.execute("UPDATE feeds SET etag = 'W/\"x\"', last_fetched = '2030-01-01T00:00:00+00:00' WHERE url = ?",
+                         [feed_url])  # fmt: skip
+    assert _kept_stories(db_path) == everyone
 
-    def other(value: object) -> object:
-        if isinstance(value, bool) or value is None:
-            return "x"
-        if isinstance(value, str):
-            return value + "!"
-        if isinstance(value, int | float):
-            return value + 1
-        if isinstance(value, dt.datetime):
-            return value + dt.timedelta(seconds=1)
-        if isinstance(value, tuple):
-            return value + value[:1] if value else ("x",)
-        raise AssertionError(value)
 
-    for f in dataclasses.fields(Copy):
-        changed = dataclasses.replace(story, copies=(dataclasses.replace(copy, **{f.name: other(getattr(copy, f.name))}),))
-        assert rendered._digest_of(changed) != base, f.name
-    for f in dataclasses.fields(Translation):
-        translation = dataclasses.replace(story.translations[0], **{f.name: other(getattr(story.translations[0], f.name))})
-        assert rendered._digest_of(dataclasses.replace(story, translations=(translation,))) != base, f.name
-    # A text moved from one field to the next is not the same story.
-    moved = dataclasses.replace(copy, title="Strike<p>Workers</p>", content_html="")
-    assert rendered._digest_of(dataclasses.replace(story, copies=(moved,))) != base
-    assert rendered._digest_of(dataclasses.replace(story, picks=())) == base  # picks are not shown
+def test_kept_renderings_give_the_bytes_of_a_fresh_publish_after_each_kind_of_write(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    """After each write that changes what is shown (a merge, a split, a translation link, a story's
+    dates, another feed's copy claiming a story's atom:id, a feed disabled), a publish from the kept
+    renderings writes the same bytes as one that renders every entry afresh, and they differ from
+    before the write."""
+    config_path = _setup(tmp_path, feed_server)
+    assert run_cli("fetch", "-c", config_path).code == 0
+    config = load_config(config_path)
+    public = tmp_path / "public"
+    with sqlite3.connect(config.database) as conn:
+        wp = [r[0] for r in conn.execute("SELECT story_id FROM entries WHERE feed_url LIKE '%wp.xml' ORDER BY id")]
+        ur = [r[0] for r in conn.execute("SELECT story_id FROM entries WHERE feed_url LIKE '%urdu.xml' ORDER BY id")]
+        ur_entry = conn.execute("SELECT id FROM entries WHERE story_id = ?", [ur[0]]).fetchone()[0]
+        wp_atom_id = conn.execute("SELECT atom_id FROM stories WHERE id = ?", [wp[1]]).fetchone()[0]
+    assert len(wp) >= 3 and len(ur) >= 2 and wp_atom_id
+    writes = {
+        "a copy merged into another story": [("UPDATE entries SET story_id = ? WHERE story_id = ?", [wp[0], ur[1]])],
+        "the merge undone": [("UPDATE entries SET story_id = ? WHERE feed_url LIKE '%urdu.xml' AND story_id = ?",
+                              [ur[1], wp[0]])],  # fmt: skip
+        "a translation link": [("INSERT INTO translations (story_a, story_b, rule, evidence, linked_at)"
+                                " VALUES (?, ?, 'hreflang', 'https://x.example/', '2026-12-01T00:00:00+00:00')",
+                                [min(wp[2], ur[0]), max(wp[2], ur[0])])],  # fmt: skip
+        "one translation's copy edited": [("UPDATE entries SET link = 'https://ur.example/moved' WHERE id = ?", [ur_entry])],
+        "the other's copy edited": [("UPDATE entries SET link = 'https://wp.example.org/moved' WHERE story_id = ?",
+                                     [wp[2]])],  # fmt: skip
+        "a story's dates": [("UPDATE stories SET updated = '2026-11-30T10:00:00+00:00' WHERE id = ?", [wp[2]])],
+        "another feed's copy with a story's atom:id": [("UPDATE entries SET original_id = ? WHERE id = ?",
+                                                       [wp_atom_id, ur_entry])],  # fmt: skip
+        "a feed disabled": [("UPDATE feeds SET enabled = 0 WHERE url LIKE '%urdu.xml'", [])],
+    }
+    _republish(config_path)
+    for name, statements in writes.items():
+        before = _feeds(public)
+        with Store.open(config.database) as store, store.transaction():
+            for sql, params in statements:
+                store.db.execute(sql, params)
+        _republish(config_path)
+        cached = _feeds(public)
+        with Store.open(config.database) as store:
+            store.save_rendered_entries([], keep=set())
+        _republish(config_path)
+        assert _feeds(public) == cached, name
+        assert cached != before, name
+
+
+def test_renderings_of_stories_written_during_a_publish_are_not_kept(tmp_path: Path, feed_server: FeedServer) -> None:
+    """A rendering made from a story read before a write (the web app unmerging a copy while a
+    publish renders) would outlive the trigger that dropped the old one: it is not kept."""
+    config_path = _setup(tmp_path, feed_server)
+    assert run_cli("fetch", "-c", config_path).code == 0
+    config = load_config(config_path)
+    with Store.open(config.database) as store:
+        story_id = store.db.execute("SELECT id FROM stories ORDER BY id LIMIT 1").fetchone()[0]
+        store.save_rendered_entries([], keep=set())
+        version = store.content_version()
+        with store.transaction():
+            store.db.execute("UPDATE entries SET title = 'Written meanwhile' WHERE story_id = ?", [story_id])
+        store.save_rendered_entries([(story_id, "atom", "d", "<entry/>")], as_of=version)
+        assert store.rendered_entries("atom", [story_id]) == {}
+        store.save_rendered_entries([(story_id, "atom", "d", "<entry/>")], as_of=store.content_version())
+        assert store.rendered_entries("atom", [story_id]) == {story_id: ("d", "<entry/>")}

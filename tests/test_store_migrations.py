@@ -38,7 +38,9 @@ def test_a_database_from_the_first_schema_is_migrated_and_keeps_its_data(tmp_pat
     feed = tmp_path / "public" / "feed.atom"
     # Take the database back to the first schema, as the first release left it...
     with sqlite3.connect(db) as conn:
-        # (undo 0013)
+        # (undo 0014, then 0013)
+        for (trigger,) in conn.execute("SELECT name FROM sqlite_master WHERE name LIKE 'rendered_entries_after_%'").fetchall():
+            conn.execute(f"DROP TRIGGER {trigger}")
         conn.execute("DROP TABLE rendered_entries")
         for event in ("insert", "update", "delete"):
             conn.execute(f"DROP TRIGGER content_version_translations_{event}")

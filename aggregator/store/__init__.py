@@ -250,10 +250,16 @@ class Store:
         """{story id: (digest, text)}: the entries in this format kept from earlier publishes."""
         return rendered.load(self.db, format, story_ids)
 
-    def save_rendered_entries(self, rows: Sequence[tuple[int, str, str, str]], keep: Collection[int] | None = None) -> None:
+    def save_rendered_entries(
+        self, rows: Sequence[tuple[int, str, str, str]], keep: Collection[int] | None = None, as_of: int | None = None
+    ) -> None:
         """Keep (story id, format, digest, text) renderings; with `keep` (after a whole publish),
-        forget those of every other story."""
+        forget those of every other story. `as_of`: the content version (content_version()) before
+        the stories they were rendered from were read; if anything shown was written since, the
+        rows may be stale and are not kept (the triggers that would drop them have fired already)."""
         with self._connections.transaction() as db:
+            if as_of is not None and content_version.current(db) != as_of:
+                rows = []
             rendered.save(db, rows, keep)
 
     def meta(self, key: str) -> str | None:

@@ -266,6 +266,15 @@ def _m0013_rendered_entries(db: sqlite_utils.Database) -> None:
     cover_everything_shown(db)
 
 
+def _m0014_rendered_entries_follow_writes(db: sqlite_utils.Database) -> None:
+    """Triggers that drop a story's kept renderings when a write changes what they show, so a
+    publish takes a kept rendering as it is instead of hashing every story it shows to check it
+    (store/rendered.py)."""
+    from .rendered import follow_writes
+
+    follow_writes(db)
+
+
 def _m0009_full_text(db: sqlite_utils.Database) -> None:
     """Article pages' main text for full_text feeds, each fetch's outcome (store/fulltext.py)."""
     from .fulltext import create_tables
@@ -295,6 +304,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("0011_search_speed", _m0011_search_speed),  # the web app's caches and search speed (issue 12)
     ("0012_publish_speed", _m0012_publish_speed),  # reading a publish's stories (issue 11)
     ("0013_rendered_entries", _m0013_rendered_entries),  # rendering only changed entries (issue 11)
+    ("0014_rendered_entries_follow_writes", _m0014_rendered_entries_follow_writes),  # (issue 11)
 ]
 
 def _applied(db: Database, path: Path) -> set[str]:
