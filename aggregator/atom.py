@@ -10,7 +10,7 @@ import functools
 import html
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urljoin
 
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
@@ -21,7 +21,7 @@ from lxml import etree
 from . import __version__
 from .locales import country_name
 from .models import Config, Copy, Enclosure, Story
-from .rendered import EntryCache, entry_texts
+from .rendered import EntryCache, FullStories, Listed, entry_texts
 from .sanitize import clean_html, xml_safe
 
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -29,6 +29,7 @@ FH_NS = "http://purl.org/syndication/history/1.0"  # RFC 5005 feed history
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 MEDIA_TYPE = "application/atom+xml"
 MAX_STORY_ENCLOSURES = 8  # one story's, over all its copies (each copy has at most as many)
+_L = TypeVar("_L", bound=Listed)
 
 
 
@@ -89,9 +90,13 @@ class AtomFeedMeta:
     archive: bool = False  # an RFC 5005 archive document (<fh:archive/>)
 
 
-def render_atom(meta: AtomFeedMeta, stories: Sequence[Story], config: Config, cache: EntryCache | None = None) -> bytes:
+def render_atom(
+    meta: AtomFeedMeta, stories: Sequence[Listed], config: Config, cache: EntryCache | None = None,
+    full: FullStories | None = None,
+) -> bytes:  # fmt: skip
     """The feed document, newest story first. Each entry is serialized on its own (so that one
-    kept by the cache, rendered.py, is the same text as a fresh one) and set into the feed's head."""
+    kept by the cache, rendered.py, is the same text as a fresh one) and set into the feed's head.
+    Stories given by their heads are read whole through `full` when their entries are rendered."""
     fg = FeedGenerator()
     fg.register_extension("aggregator", _SourceFeedExtension, SourceEntryExtension, rss=False)
     fg.id(meta.id)
@@ -122,7 +127,7 @@ def render_atom(meta: AtomFeedMeta, stories: Sequence[Story], config: Config, ca
     def render(story: Story, atom_id: str) -> str:
         return entry_xml(story, atom_id, config)
 
-    texts = entry_texts(cache, "atom", with_entry_ids(stories), render)
+    texts = entry_texts(cache, "atom", with_entry_ids(stories), render, full)
     return head[: -len(_FEED_END)] + "".join(texts).encode("utf-8") + _FEED_END
 
 
@@ -147,7 +152,7 @@ def entry_xml(story: Story, atom_id: str, config: Config) -> str:
 _HOLDER_START, _HOLDER_END = "<feed>\n", "</feed>\n"
 
 
-def with_entry_ids(stories: Sequence[Story]) -> list[tuple[Story, str]]:
+def with_entry_ids(stories: Sequence[_L]) -> list[tuple[_L, str]]:
     """The stories (newest first) with the ids they have in one feed, Atom or JSON alike: given
     oldest first, so the older story keeps a shared id (entry_id)."""
     used_ids: set[str] = set()
@@ -155,7 +160,7 @@ def with_entry_ids(stories: Sequence[Story]) -> list[tuple[Story, str]]:
     return list(zip(stories, ids))
 
 
-def entry_id(story: Story, used_ids: set[str]) -> str:
+def entry_id(story: Listed, used_ids: set[str]) -> str:
     """The id a story has in a published feed (Atom entry id, JSON Feed item id): the one fixed
     when it was stored, unless another story of the same feed already took it. Adds it to used_ids;
     pass the stories oldest first so the older story keeps a shared id, whatever the format."""

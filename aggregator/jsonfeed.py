@@ -17,7 +17,7 @@ from typing import Any
 from .atom import EPOCH, has_summary, story_enclosures, story_image, story_text_html, with_entry_ids
 from .locales import country_name
 from .models import Config, Copy, Story
-from .rendered import EntryCache, entry_texts
+from .rendered import EntryCache, FullStories, Listed, entry_texts
 from .sanitize import clean_text
 
 VERSION = "https://jsonfeed.org/version/1.1"
@@ -35,9 +35,11 @@ class JsonFeedMeta:
 
 
 def render_json_feed(
-    meta: JsonFeedMeta, stories: Sequence[Story], config: Config, cache: EntryCache | None = None
-) -> bytes:
-    """The feed as UTF-8 JSON; the same stories render to the same bytes."""
+    meta: JsonFeedMeta, stories: Sequence[Listed], config: Config, cache: EntryCache | None = None,
+    full: FullStories | None = None,
+) -> bytes:  # fmt: skip
+    """The feed as UTF-8 JSON; the same stories render to the same bytes (those given by their
+    heads are read whole through `full` when rendered: atom.render_atom)."""
     feed: dict[str, Any] = {
         "version": VERSION,
         "title": meta.title,
@@ -63,7 +65,7 @@ def render_json_feed(
         return item_json(story, item_id, config)
 
     # The same ids as the Atom feed beside it (atom.with_entry_ids).
-    texts = entry_texts(cache, "json", with_entry_ids(stories), render)
+    texts = entry_texts(cache, "json", with_entry_ids(stories), render, full)
     # One item a line: each is serialized on its own (so a kept one is the same text as a fresh
     # one) and set into the feed's object, whose last member is "items".
     feed["items"] = []

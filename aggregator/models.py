@@ -265,12 +265,30 @@ class Story:
         return self.copies[0]
 
     @property
+    def owner_feed(self) -> str:
+        """The feed a list counts the story against (its primary copy's: max_per_feed)."""
+        return self.copies[0].feed_url
+
+    @property
     def regions(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(c.region for c in self.copies))
 
     @property
     def countries(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(c.country for c in self.copies))
+
+
+@dataclass(frozen=True)
+class StoryHead:
+    """A story as a published list chooses and orders it, read without its copies' texts: its
+    place, dates, id and the feed it counts against. A publish takes the kept rendering of a story
+    that has one (rendered.py) and reads the whole Story only for those it renders anew."""
+
+    id: int
+    published: dt.datetime
+    updated: dt.datetime
+    atom_id: str
+    owner_feed: str  # Story.owner_feed: its primary copy's feed
 
 
 @dataclass(frozen=True)

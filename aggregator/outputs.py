@@ -17,7 +17,7 @@ from urllib.parse import urljoin
 from . import __version__, archive, feedset
 from .feedset import FeedDoc
 from .locales import language_autonym
-from .models import Config, Story, StoryPage, StoryQuery
+from .models import Config, Story, StoryHead, StoryPage, StoryQuery
 from .opml import feeds_opml, sources_opml
 from .rendered import EntryCache
 from .sanitize import clean_text
@@ -63,6 +63,12 @@ def _stories(store: Store, query: StoryQuery) -> list[Story]:
     return list(store.stories(query).stories)
 
 
+def _listed(store: Store, query: StoryQuery) -> list[Story] | list[StoryHead]:
+    """A subscription feed's stories: in a publish their heads (the entries kept from the last
+    publish need no more; the renderers read the rest whole through store.load_stories)."""
+    return store.story_heads(query) if isinstance(store, _PagesReadOnce) else _stories(store, query)
+
+
 def _entry_cache(store: Store) -> EntryCache | None:
     """The renderings kept between publishes, when the store is one publish's (output_files)."""
     return store.entry_cache if isinstance(store, _PagesReadOnce) else None
@@ -82,7 +88,7 @@ def _atom_file(
             id=url, title=doc.title, subtitle=doc.subtitle, self_url=url,
             alternate_url=urljoin(config.base_url, doc.alternate_path), hub=config.websub.hub, links=links(),
         )  # fmt: skip
-        return atom.render_atom(meta, _stories(store, doc.query), config, _entry_cache(store))
+        return atom.render_atom(meta, _listed(store, doc.query), config, _entry_cache(store), store.load_stories)
 
     return OutputFile(doc.atom_path, ATOM_MEDIA_TYPE, render)
 
@@ -96,7 +102,7 @@ def _json_file(config: Config, store: Store, doc: FeedDoc) -> OutputFile:
             home_page_url=urljoin(config.base_url, doc.alternate_path), description=doc.subtitle,
             language=doc.language, hub=config.websub.hub,
         )  # fmt: skip
-        return jsonfeed.render_json_feed(meta, _stories(store, doc.query), config, _entry_cache(store))
+        return jsonfeed.render_json_feed(meta, _listed(store, doc.query), config, _entry_cache(store), store.load_stories)
 
     return OutputFile(doc.json_path, JSON_FEED_MEDIA_TYPE, render)
 
@@ -361,8 +367,9 @@ _T = TypeVar("_T")
 
 
 class _PagesReadOnce:
-    """The store, with each story page read once however many files render it (a feed's Atom and
-    JSON twins ask the same query), each story read once however many pages show it, each
+    """The store, with each story page (or page of heads) read once however many files render it
+    (a feed's Atom and JSON twins ask the same query), each story read once however many pages
+    show it or render its entry, each
     archive chain's start once (the feed's link to its newest archive and the archives themselves
     ask it), and the languages and countries once (the feeds, the page and the OPML list them)."""
 
@@ -379,6 +386,12 @@ class _PagesReadOnce:
 
     def stories(self, query: StoryQuery) -> StoryPage:
         return self._once(("stories", query), lambda: self._store.stories(query, self._loaded))
+
+    def story_heads(self, query: StoryQuery) -> list[StoryHead]:
+        return self._once(("heads", query), lambda: self._store.story_heads(query))
+
+    def load_stories(self, ids: Sequence[int], loaded: dict[int, Story] | None = None) -> list[Story]:
+        return self._store.load_stories(ids, self._loaded if loaded is None else loaded)
 
     def active_languages(self) -> list[str]:
         return self._once(("languages", None), self._store.active_languages)

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Protocol
 
 from . import __version__
-from .models import Config, Story
+from .models import Config, Story, StoryHead
 
 
 class RenderedEntries(Protocol):
@@ -66,12 +66,33 @@ def render_context(config: Config) -> str:
                  sorted(config.regions.items())))  # fmt: skip
 
 
+# A story as a list gives it: whole, or its head (rendered only from the whole story, read by `full`).
+Listed = Story | StoryHead
+FullStories = Callable[[Sequence[int]], Sequence[Story]]
+
+
 def entry_texts(
-    cache: EntryCache | None, format: str, entries: Sequence[tuple[Story, str]], render: Callable[[Story, str], str]
-) -> list[str]:
+    cache: EntryCache | None, format: str, entries: Sequence[tuple[Listed, str]], render: Callable[[Story, str], str],
+    full: FullStories | None = None,
+) -> list[str]:  # fmt: skip
     """Each (story, entry id)'s text in this format: through the cache when there is one (a
-    publish), else each rendered (a feed the web app renders on request)."""
-    return cache.texts(format, entries, render) if cache is not None else [render(s, i) for s, i in entries]
+    publish), else each rendered (a feed the web app renders on request). `full` reads the whole
+    stories of those given by their heads that must be rendered; a story gone since is left out."""
+    if cache is not None:
+        return cache.texts(format, entries, render, full)
+    stories = _whole([s for s, _ in entries], full)
+    return [render(stories[s.id], i) for s, i in entries if s.id in stories]
+
+
+def _whole(listed: Sequence[Listed], full: FullStories | None) -> dict[int, Story]:
+    """{id: Story} of these, reading those given by their heads through `full`."""
+    found = {s.id: s for s in listed if isinstance(s, Story)}
+    heads = [s.id for s in listed if not isinstance(s, Story)]
+    if heads:
+        if full is None:
+            raise TypeError("story heads given without a way to read their stories")
+        found.update((s.id, s) for s in full(heads))
+    return found
 
 
 @dataclass
@@ -88,25 +109,39 @@ class EntryCache:
     _new: dict[tuple[str, int], tuple[str, str]] = field(default_factory=dict)
     _shown: set[int] = field(default_factory=set)
 
-    def texts(self, format: str, entries: Sequence[tuple[Story, str]], render: Callable[[Story, str], str]) -> list[str]:
-        """The text of each (story, entry id) in this format, in order."""
+    def texts(
+        self, format: str, entries: Sequence[tuple[Listed, str]], render: Callable[[Story, str], str],
+        full: FullStories | None = None,
+    ) -> list[str]:  # fmt: skip
+        """The text of each (story, entry id) in this format, in order; the whole stories of
+        those to render are read through `full` (entry_texts)."""
         wanted = [s.id for s, _ in entries if (format, s.id) not in self._known and (format, s.id) not in self._new]
         if wanted:
             for story_id, kept in self.kept.rendered_entries(format, wanted).items():
                 self._known[(format, story_id)] = kept
-        out = []
+        out: list[str | None] = []
+        missing: list[tuple[int, Listed, str, str]] = []  # (place in out, story, entry id, digest)
         for story, entry_id in entries:
             digest = _entry_digest(self.context, entry_id)
             key = (format, story.id)
-            self._shown.add(story.id)
             have = self._new.get(key) or self._known.get(key)
             if have is not None and have[0] == digest:
+                self._shown.add(story.id)
                 out.append(have[1])
-                continue
-            text = render(story, entry_id)
-            self._new[key] = (digest, text)
-            out.append(text)
-        return out
+            else:
+                missing.append((len(out), story, entry_id, digest))
+                out.append(None)
+        if missing:
+            stories = _whole([story for _, story, _, _ in missing], full)
+            for place, listed, entry_id, digest in missing:
+                whole = stories.get(listed.id)
+                if whole is None:
+                    continue  # gone since its head was read: left out
+                text = render(whole, entry_id)
+                self._new[(format, whole.id)] = (digest, text)
+                self._shown.add(whole.id)
+                out[place] = text
+        return [text for text in out if text is not None]
 
     def save(self, whole: bool) -> None:
         """Keep what was rendered anew; after a whole publish (`whole`), forget the renderings of

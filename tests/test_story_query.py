@@ -165,3 +165,27 @@ def test_one_reader_reads_each_story_once_across_its_queries(tmp_path: Path, fee
     by_id = {s.id: s for s in shared[0].stories}
     overlap = [s for s in shared[1].stories if s.id in by_id]
     assert overlap and all(s is by_id[s.id] for s in overlap)
+
+
+def test_story_heads_are_what_the_whole_stories_give(tmp_path: Path, feed_server: FeedServer) -> None:
+    """Store.story_heads(query), which a publish reads instead of whole stories: the same stories
+    in the same order as Store.stories(query), with the same dates, shown atom:id and owner (its
+    primary copy's feed, which max_per_feed counts), here with every story carried by two feeds."""
+    from aggregator.models import StoryHead
+
+    config = load_config(_setup(tmp_path, feed_server, copies=2))
+    run_cycle(config, force_all=True)
+    queries = [StoryQuery(limit=1000), StoryQuery(limit=7), StoryQuery(limit=50, region="asia"),
+               StoryQuery(limit=50, language="ur"), StoryQuery(limit=12, max_per_feed=2),
+               StoryQuery(limit=30, max_per_feed=1, region="europe"), StoryQuery(limit=5, country="PK"),
+               StoryQuery(limit=10, region="nowhere")]  # fmt: skip
+    with Store.open(config.database, readonly=True) as store:
+        everything = store.stories(StoryQuery(limit=1000)).stories
+        assert len(everything) >= 15 and sum(len(s.copies) == 2 for s in everything) >= 10
+        capped = store.stories(StoryQuery(limit=12, max_per_feed=2)).stories
+        assert len({s.owner_feed for s in capped}) > 1  # the cap chose among feeds
+        for query in queries:
+            whole = [StoryHead(s.id, s.published, s.updated, s.atom_id, s.primary.feed_url)
+                     for s in store.stories(query).stories]  # fmt: skip
+            assert store.story_heads(query) == whole, query
+        assert store.story_heads(StoryQuery(limit=1000))

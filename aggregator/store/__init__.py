@@ -29,6 +29,7 @@ from ..models import (
     MergeExplanation,
     Pick,
     Story,
+    StoryHead,
     StoryPage,
     StoryQuery,
 )
@@ -171,6 +172,14 @@ class Store:
         """One page of the stories `query` selects. `loaded`, kept by a reader across its queries
         (a publish): stories read before are given back from it, those read now added to it."""
         return stories.query_stories(self.db, query, loaded)
+
+    def story_heads(self, query: StoryQuery) -> list[StoryHead]:
+        """The heads of the stories stories(query) gives, in its order, without their copies' texts."""
+        return stories.query_story_heads(self.db, query)
+
+    def load_stories(self, ids: Sequence[int], loaded: dict[int, Story] | None = None) -> list[Story]:
+        """These stories, in this order (those gone are left out); `loaded` as for stories()."""
+        return stories.load_stories(self.db, list(ids), loaded)
 
     def story(self, story_id: int) -> Story | None:
         found = stories.load_stories(self.db, [story_id])

@@ -10,12 +10,12 @@ import dataclasses
 import datetime as dt
 import itertools
 import json
-from collections.abc import Generator
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from ..errors import UsageError
-from ..models import Copy, MergeExplanation, Pick, Story, StoryCursor, StoryPage, StoryQuery
+from ..models import Copy, MergeExplanation, Pick, Story, StoryCursor, StoryHead, StoryPage, StoryQuery
 from ..times import from_db_time, to_db_time
 from ..urls import canonical_url, host_belongs_to
 from . import fulltext
@@ -53,27 +53,59 @@ def _copy_conditions(query: StoryQuery) -> tuple[list[str], list[Any]]:
 def query_stories(db: Database, query: StoryQuery, loaded: dict[int, Story] | None = None) -> StoryPage:
     """One page of the stories the query selects, newest first, and where the next page starts.
     `loaded`: see load_stories."""
-    if query.max_per_feed is not None:
-        return _query_sharing_slots(db, query, query.max_per_feed, loaded)
-    return _query_page(db, query, loaded)
+    if query.max_per_feed is None:
+        return _query_page(db, query, loaded)
+
+    def page(q: StoryQuery) -> tuple[Sequence[Story], StoryCursor | None]:
+        found = _query_page(db, q, loaded)
+        return found.stories, found.next
+
+    return StoryPage(tuple(_sharing_slots(query, query.max_per_feed, page)), None)
+
+
+def query_story_heads(db: Database, query: StoryQuery) -> list[StoryHead]:
+    """The heads of the stories query_stories(query) gives, in its order (one page)."""
+
+    def page(q: StoryQuery) -> tuple[Sequence[StoryHead], StoryCursor | None]:
+        rows, cursor = _page_rows(db, q)
+        return load_heads(db, [r[0] for r in rows]), cursor
+
+    if query.max_per_feed is None:
+        return list(page(query)[0])
+    return _sharing_slots(query, query.max_per_feed, page)
 
 
 # How far past the list's length a capped query looks for other feeds' stories.
 _CAP_SCAN_FACTOR = 10
 
 
-def _query_sharing_slots(db: Database, query: StoryQuery, cap: int, loaded: dict[int, Story] | None) -> StoryPage:
+class _Listed(Protocol):  # a Story or a StoryHead
+    @property
+    def id(self) -> int: ...
+    @property
+    def published(self) -> dt.datetime: ...
+    @property
+    def owner_feed(self) -> str: ...
+
+
+_L = TypeVar("_L", bound=_Listed)
+
+
+def _sharing_slots(
+    query: StoryQuery, cap: int, page: Callable[[StoryQuery], tuple[Sequence[_L], StoryCursor | None]]
+) -> list[_L]:
     """The newest stories with no feed showing more than `cap` of them while other feeds' stories
-    wait; slots nobody else fills go back to the capped feeds, newest first."""
-    accepted: list[Story] = []
-    overflow: list[Story] = []
+    wait; slots nobody else fills go back to the capped feeds, newest first. `page` reads one page
+    of stories or of their heads: both are chosen alike."""
+    accepted: list[_L] = []
+    overflow: list[_L] = []
     shown: dict[str, int] = {}
     batch = replace(query, max_per_feed=None, limit=max(query.limit, 50))
     scanned = 0
     while len(accepted) < query.limit and scanned < query.limit * _CAP_SCAN_FACTOR:
-        page = _query_page(db, batch, loaded)
-        for story in page.stories:
-            owner = story.primary.feed_url
+        items, cursor = page(batch)
+        for story in items:
+            owner = story.owner_feed
             if shown.get(owner, 0) < cap:
                 shown[owner] = shown.get(owner, 0) + 1
                 accepted.append(story)
@@ -81,23 +113,30 @@ def _query_sharing_slots(db: Database, query: StoryQuery, cap: int, loaded: dict
                     break
             else:
                 overflow.append(story)
-        scanned += len(page.stories)
-        if page.next is None:
+        scanned += len(items)
+        if cursor is None:
             break
-        batch = replace(batch, after=page.next)
+        batch = replace(batch, after=cursor)
     chosen = accepted + overflow[: query.limit - len(accepted)]
     chosen.sort(key=lambda s: (s.published, s.id), reverse=True)
-    return StoryPage(tuple(chosen), None)
+    return chosen
 
 
 def _query_page(db: Database, query: StoryQuery, loaded: dict[int, Story] | None = None) -> StoryPage:
+    rows, cursor = _page_rows(db, query)
+    return StoryPage(tuple(load_stories(db, [r[0] for r in rows], loaded)), cursor)
+
+
+def _page_rows(db: Database, query: StoryQuery) -> tuple[list[Any], StoryCursor | None]:
+    """The (id, published) rows of one page of the stories `query` selects (max_per_feed aside),
+    and where the next page starts."""
     head, source = "", "stories s"
     if query.search is not None and query.search.strip():
         # The full-text index drives the query: the copies matching the words (few, among 50,000
         # stories), then their stories; not every story probing the index.
         match = fts_query(query.search)
         if match is None:
-            return StoryPage((), None)
+            return [], None
         copy_where, copy_params = _copy_conditions(dataclasses.replace(query, search=None))
         head = f"WITH m AS MATERIALIZED (SELECT rowid AS id FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?) "
         source = (
@@ -135,10 +174,8 @@ def _query_page(db: Database, query: StoryQuery, loaded: dict[int, Story] | None
     ).fetchall()
     more = len(rows) > query.limit
     rows = rows[: query.limit]
-    stories = load_stories(db, [r[0] for r in rows], loaded)
     last = rows[-1] if rows else None
-    cursor = StoryCursor(dt.datetime.fromisoformat(last[1]), last[0]) if more and last else None
-    return StoryPage(tuple(stories), cursor)
+    return rows, StoryCursor(dt.datetime.fromisoformat(last[1]), last[0]) if more and last else None
 
 
 def load_stories(db: Database, ids: list[int], loaded: dict[int, Story] | None = None) -> list[Story]:
@@ -161,16 +198,7 @@ def load_stories(db: Database, ids: list[int], loaded: dict[int, Story] | None =
         marks = ",".join("?" * len(chunk))
         story_rows.update(
             (r["id"], r)
-            for r in db.query(
-                f"""
-                SELECT s.*,
-                       -- an atom:id that entries of two feeds carry is contested: it names neither
-                       (SELECT count(DISTINCT x.feed_url) FROM entries x WHERE x.original_id = s.atom_id) > 1
-                           AS contested
-                FROM stories s WHERE s.id IN ({marks})
-                """,
-                chunk,
-            )
+            for r in db.query(f"SELECT {_STORY_COLUMNS} FROM stories s WHERE s.id IN ({marks})", chunk)
         )
         for r in db.query(
             f"""
@@ -205,7 +233,7 @@ def load_stories(db: Database, ids: list[int], loaded: dict[int, Story] | None =
                 published=dt.datetime.fromisoformat(row["published"]),
                 updated=dt.datetime.fromisoformat(row["updated"]),
                 copies=tuple(owners_first(copies[story_id])),
-                atom_id=f"urn:aggregator:story:{story_id}" if row["contested"] else row["atom_id"],
+                atom_id=_shown_atom_id(row),
                 picks=tuple(picks[story_id]),
                 translations=tuple(linked[story_id]),
             )
@@ -213,11 +241,82 @@ def load_stories(db: Database, ids: list[int], loaded: dict[int, Story] | None =
     return result
 
 
-def owns_link(copy: Copy) -> bool:
+# The story columns both a Story and a StoryHead are made of.
+_STORY_COLUMNS = """s.id, s.published, s.updated, s.atom_id,
+    -- an atom:id that entries of two feeds carry is contested: it names neither
+    (SELECT count(DISTINCT x.feed_url) FROM entries x WHERE x.original_id = s.atom_id) > 1 AS contested"""
+
+
+def _shown_atom_id(row: Any) -> str:
+    return f"urn:aggregator:story:{row['id']}" if row["contested"] else str(row["atom_id"])
+
+
+@dataclasses.dataclass(frozen=True)
+class _CopyPlace:
+    """What owners_first reads of a copy, for a story head."""
+
+    id: int
+    feed_url: str
+    feed_site: str | None
+    link: str | None
+    published: dt.datetime
+
+
+def load_heads(db: Database, ids: list[int]) -> list[StoryHead]:
+    """The heads of these stories, in this order: what load_stories would give of each (those
+    without an active copy are left out, the owner is the same primary copy's feed), without
+    reading the copies' texts, feeds' ids, picks or translations."""
+    rows: dict[int, Any] = {}
+    places: dict[int, list[_CopyPlace]] = {i: [] for i in ids}
+    for chunk in chunks(ids):
+        marks = ",".join("?" * len(chunk))
+        rows.update((r["id"], r) for r in db.query(f"SELECT {_STORY_COLUMNS} FROM stories s WHERE s.id IN ({marks})", chunk))
+        for story_id, copy_id, feed_url, feed_site, link, published in db.execute(
+            f"""
+            SELECT e.story_id, e.id, e.feed_url, COALESCE(f.site, f.feed_link), e.link, e.published
+            FROM entries e JOIN feeds f ON f.url = e.feed_url
+            WHERE e.story_id IN ({marks}) AND {ACTIVE_FEED}
+            ORDER BY e.published, e.id
+            """,
+            chunk,
+        ):
+            places[story_id].append(_CopyPlace(copy_id, feed_url, feed_site, link, dt.datetime.fromisoformat(published)))
+    heads = []
+    for story_id in ids:
+        row = rows.get(story_id)
+        if row is None or not places[story_id]:
+            continue
+        heads.append(
+            StoryHead(
+                id=story_id, published=dt.datetime.fromisoformat(row["published"]),
+                updated=dt.datetime.fromisoformat(row["updated"]), atom_id=_shown_atom_id(row),
+                owner_feed=owners_first(places[story_id])[0].feed_url,
+            )
+        )  # fmt: skip
+    return heads
+
+
+class _Placed(Protocol):  # a Copy or a _CopyPlace
+    @property
+    def id(self) -> int: ...
+    @property
+    def feed_url(self) -> str: ...
+    @property
+    def feed_site(self) -> str | None: ...
+    @property
+    def link(self) -> str | None: ...
+    @property
+    def published(self) -> dt.datetime: ...
+
+
+_P = TypeVar("_P", bound=_Placed)
+
+
+def owns_link(copy: _Placed) -> bool:
     return host_belongs_to(copy.link, copy.feed_site, copy.feed_url)
 
 
-def owners_first(copies: list[Copy]) -> list[Copy]:
+def owners_first(copies: list[_P]) -> list[_P]:
     """The copies in the order shown: earliest first, except that a copy linking to an article on
     another copy's own site never comes before that copy. A party that republishes (or forges,
     with an earlier date) another party's article cannot take over its title, text and byline."""
@@ -227,7 +326,7 @@ def owners_first(copies: list[Copy]) -> list[Copy]:
     if not owner_sites:
         return copies
 
-    def borrowed(c: Copy) -> bool:
+    def borrowed(c: _P) -> bool:
         return not owns_link(c) and any(
             o is not c and host_belongs_to(c.link, o.feed_site, o.feed_url) for o in owner_sites
         )
