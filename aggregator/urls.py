@@ -4,6 +4,7 @@ Pure string work: no network, no DNS, never raises; the canonical form is for co
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import re
 from typing import TypeGuard
@@ -161,6 +162,7 @@ def _canonical_query(query: str) -> str:
     return urlencode(kept, quote_via=quote, safe="-._~")
 
 
+@functools.lru_cache(maxsize=4096)  # a publish asks it of every story's copies, mostly of the same few feed sites
 def site_host(url: str | None) -> str | None:
     """The host a URL belongs to for ownership, lower case and without "www."; None if none."""
     if not url:
