@@ -290,3 +290,37 @@ def test_renderings_of_stories_written_during_a_publish_are_not_kept(tmp_path: P
         assert store.rendered_entries("atom", [story_id]) == {}
         store.save_rendered_entries([(story_id, "atom", "d", "<entry/>")], as_of=store.content_version())
         assert store.rendered_entries("atom", [story_id]) == {story_id: ("d", "<entry/>")}
+
+
+def test_kept_entries_need_no_whole_story_and_stories_gone_are_left_out() -> None:
+    """EntryCache.texts, given story heads: a kept entry (same context, same entry id) is taken
+    without reading its story; the others are read whole in one call and rendered; a story gone
+    since its head was read is left out instead of failing the publish."""
+    import datetime as dt
+
+    from aggregator.models import StoryHead
+    from aggregator.rendered import EntryCache, _entry_digest
+
+    when = dt.datetime(2026, 12, 3, tzinfo=dt.timezone.utc)
+    heads = [StoryHead(i, when, when, f"urn:x:{i}", "https://p.example/feed") for i in (1, 2, 3)]
+
+    class Kept:
+        def rendered_entries(self, format: str, story_ids: Any) -> dict[int, tuple[str, str]]:
+            return {1: (_entry_digest("ctx", "urn:x:1"), "<kept 1/>"), 2: (_entry_digest("other", "urn:x:2"), "<old 2/>")}
+
+        def save_rendered_entries(self, rows: Any, keep: Any = None, as_of: Any = None) -> None:
+            self.saved = list(rows)
+
+    reads: list[list[int]] = []
+
+    def full(ids: Any) -> list[Any]:
+        reads.append(list(ids))
+        return [type("S", (), {"id": 2})()]  # story 3 is gone
+
+    kept = Kept()
+    cache = EntryCache(kept, "ctx")  # type: ignore[arg-type]
+    texts = cache.texts("atom", [(h, h.atom_id) for h in heads], lambda story, entry_id: f"<new {entry_id}/>", full)
+    assert texts == ["<kept 1/>", "<new urn:x:2/>"]
+    assert reads == [[2, 3]]  # story 1 was not read
+    cache.save(whole=True)
+    assert [row[0] for row in kept.saved] == [2]
