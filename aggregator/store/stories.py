@@ -10,7 +10,7 @@ import dataclasses
 import datetime as dt
 import itertools
 import json
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import replace
 from typing import Any, Protocol, TypeVar
 
@@ -223,10 +223,7 @@ def load_stories(db: Database, ids: list[int], loaded: dict[int, Story] | None =
 
     linked = translations_of(db, ids, ACTIVE_FEED)
     result = []
-    for story_id in ids:
-        row = story_rows.get(story_id)
-        if row is None or not copies[story_id]:
-            continue
+    for story_id, row in _shown(ids, story_rows, copies):
         result.append(
             Story(
                 id=story_id,
@@ -245,6 +242,14 @@ def load_stories(db: Database, ids: list[int], loaded: dict[int, Story] | None =
 _STORY_COLUMNS = """s.id, s.published, s.updated, s.atom_id,
     -- an atom:id that entries of two feeds carry is contested: it names neither
     (SELECT count(DISTINCT x.feed_url) FROM entries x WHERE x.original_id = s.atom_id) > 1 AS contested"""
+
+
+def _shown(ids: list[int], rows: dict[int, Any], copies: dict[int, list[Any]]) -> Iterator[tuple[int, Any]]:
+    """(id, story row) of each of these stories, in order, that is stored and has an active copy."""
+    for story_id in ids:
+        row = rows.get(story_id)
+        if row is not None and copies[story_id]:
+            yield story_id, row
 
 
 def _shown_atom_id(row: Any) -> str:
@@ -282,10 +287,7 @@ def load_heads(db: Database, ids: list[int]) -> list[StoryHead]:
         ):
             places[story_id].append(_CopyPlace(copy_id, feed_url, feed_site, link, dt.datetime.fromisoformat(published)))
     heads = []
-    for story_id in ids:
-        row = rows.get(story_id)
-        if row is None or not places[story_id]:
-            continue
+    for story_id, row in _shown(ids, rows, places):
         heads.append(
             StoryHead(
                 id=story_id, published=dt.datetime.fromisoformat(row["published"]),
