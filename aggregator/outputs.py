@@ -368,8 +368,8 @@ _T = TypeVar("_T")
 
 class _PagesReadOnce:
     """The store, with each story page (or page of heads) read once however many files render it
-    (a feed's Atom and JSON twins ask the same query), each story read once however many pages
-    show it or render its entry, each
+    (a feed's Atom and JSON twins ask the same query), each story (and each story head) read once
+    however many pages show it or render its entry, each
     archive chain's start once (the feed's link to its newest archive and the archives themselves
     ask it), and the languages and countries once (the feeds, the page and the OPML list them)."""
 
@@ -378,6 +378,7 @@ class _PagesReadOnce:
         self.entry_cache = entry_cache
         self._read: dict[tuple[str, StoryQuery | None], Any] = {}
         self._loaded: dict[int, Story] = {}  # every story read so far, shared by all the pages
+        self._heads: dict[int, StoryHead] = {}  # likewise every story head
 
     def _once(self, key: tuple[str, StoryQuery | None], read: Callable[[], _T]) -> _T:
         if key not in self._read:
@@ -388,7 +389,7 @@ class _PagesReadOnce:
         return self._once(("stories", query), lambda: self._store.stories(query, self._loaded))
 
     def story_heads(self, query: StoryQuery) -> list[StoryHead]:
-        return self._once(("heads", query), lambda: self._store.story_heads(query))
+        return self._once(("heads", query), lambda: self._store.story_heads(query, self._heads))
 
     def load_stories(self, ids: Sequence[int], loaded: dict[int, Story] | None = None) -> list[Story]:
         return self._store.load_stories(ids, self._loaded if loaded is None else loaded)

@@ -167,6 +167,38 @@ def test_one_reader_reads_each_story_once_across_its_queries(tmp_path: Path, fee
     assert overlap and all(s is by_id[s.id] for s in overlap)
 
 
+def test_one_reader_reads_each_story_head_once_across_its_queries(
+    tmp_path: Path, feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Store.story_heads(query, loaded), as a publish asks for its subscription feeds: every list
+    what it is without sharing, each head read from the database once however many of the lists
+    show it, and a story with no active copy never kept as if it had one."""
+    from aggregator.store import stories as stories_module
+
+    config = load_config(_setup(tmp_path, feed_server, copies=2))
+    run_cycle(config, force_all=True)
+    queries = [StoryQuery(limit=50), StoryQuery(limit=50, region="asia"), StoryQuery(limit=50, language="ur"),
+               StoryQuery(limit=12, max_per_feed=2), StoryQuery(limit=5, country="PK"),
+               StoryQuery(limit=50, story_ids=(1, 2, 10**6))]  # fmt: skip
+    read: list[int] = []
+    real = stories_module.load_heads
+
+    def counting(db: object, ids: list[int], loaded: object = None) -> object:
+        if loaded is None:
+            read.extend(ids)
+        return real(db, ids, loaded)  # type: ignore[arg-type]
+
+    with Store.open(config.database, readonly=True) as store:
+        alone = [store.story_heads(q) for q in queries]
+        monkeypatch.setattr(stories_module, "load_heads", counting)
+        loaded: dict[int, object] = {}
+        shared = [store.story_heads(q, loaded) for q in queries]  # type: ignore[arg-type]
+    assert shared == alone and all(alone[:5])
+    assert len(read) == len(set(read)), "a head was read twice"
+    assert set(loaded) == {h.id for heads in shared for h in heads} and 10**6 not in loaded
+    assert len(read) < sum(len(heads) for heads in shared)  # the lists overlap: sharing saved reads
+
+
 def test_story_heads_are_what_the_whole_stories_give(tmp_path: Path, feed_server: FeedServer) -> None:
     """Store.story_heads(query), which a publish reads instead of whole stories: the same stories
     in the same order as Store.stories(query), with the same dates, shown atom:id and owner (its

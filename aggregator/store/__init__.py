@@ -173,9 +173,10 @@ class Store:
         (a publish): stories read before are given back from it, those read now added to it."""
         return stories.query_stories(self.db, query, loaded)
 
-    def story_heads(self, query: StoryQuery) -> list[StoryHead]:
-        """The heads of the stories stories(query) gives, in its order, without their copies' texts."""
-        return stories.query_story_heads(self.db, query)
+    def story_heads(self, query: StoryQuery, loaded: dict[int, StoryHead] | None = None) -> list[StoryHead]:
+        """The heads of the stories stories(query) gives, in its order, without their copies' texts.
+        `loaded`: heads read before, as for stories()."""
+        return stories.query_story_heads(self.db, query, loaded)
 
     def load_stories(self, ids: Sequence[int], loaded: dict[int, Story] | None = None) -> list[Story]:
         """These stories, in this order (those gone are left out); `loaded` as for stories()."""

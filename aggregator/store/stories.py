@@ -63,12 +63,15 @@ def query_stories(db: Database, query: StoryQuery, loaded: dict[int, Story] | No
     return StoryPage(tuple(_sharing_slots(query, query.max_per_feed, page)), None)
 
 
-def query_story_heads(db: Database, query: StoryQuery) -> list[StoryHead]:
-    """The heads of the stories query_stories(query) gives, in its order (one page)."""
+def query_story_heads(
+    db: Database, query: StoryQuery, loaded: dict[int, StoryHead] | None = None
+) -> list[StoryHead]:
+    """The heads of the stories query_stories(query) gives, in its order (one page). `loaded`:
+    see load_heads."""
 
     def page(q: StoryQuery) -> tuple[Sequence[StoryHead], StoryCursor | None]:
         rows, cursor = _page_rows(db, q)
-        return load_heads(db, [r[0] for r in rows]), cursor
+        return load_heads(db, [r[0] for r in rows], loaded), cursor
 
     if query.max_per_feed is None:
         return list(page(query)[0])
@@ -267,10 +270,18 @@ class _CopyPlace:
     published: dt.datetime
 
 
-def load_heads(db: Database, ids: list[int]) -> list[StoryHead]:
+def load_heads(db: Database, ids: list[int], loaded: dict[int, StoryHead] | None = None) -> list[StoryHead]:
     """The heads of these stories, in this order: what load_stories would give of each (those
     without an active copy are left out, the owner is the same primary copy's feed), without
-    reading the copies' texts, feeds' ids, picks or translations."""
+    reading the copies' texts, feeds' ids, picks or translations.
+
+    `loaded`: the heads one reader (a publish) has read already, by id, as for load_stories: the
+    pages of a publish's subscription feeds overlap (the combined feed, the region's, the
+    language's, the country's), so most heads are given back instead of read again."""
+    if loaded is not None:
+        for head in load_heads(db, [i for i in dict.fromkeys(ids) if i not in loaded]):
+            loaded[head.id] = head
+        return [loaded[i] for i in ids if i in loaded]
     rows: dict[int, Any] = {}
     places: dict[int, list[_CopyPlace]] = {i: [] for i in ids}
     for chunk in chunks(ids):
