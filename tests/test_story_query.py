@@ -135,29 +135,35 @@ def test_one_fetched_body_goes_through_the_same_update_step_outside_a_cycle(tmp_
     assert state.etag == '"v1"' and state.consecutive_failures == 0 and state.next_due is not None
 
 
+def _count_reads(monkeypatch: pytest.MonkeyPatch, loader: str) -> list[int]:
+    """From now on, the ids that store.stories' `loader` (load_stories, load_heads) reads from the
+    database: those it is asked for with no `loaded` dict (given one, it asks itself for the rest)."""
+    from aggregator.store import stories as stories_module
+
+    read: list[int] = []
+    real = getattr(stories_module, loader)
+
+    def counting(db: object, ids: list[int], loaded: object = None) -> object:
+        if loaded is None:
+            read.extend(ids)
+        return real(db, ids, loaded)
+
+    monkeypatch.setattr(stories_module, loader, counting)
+    return read
+
+
 def test_one_reader_reads_each_story_once_across_its_queries(tmp_path: Path, feed_server: FeedServer,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
     """Store.stories(query, loaded): a publish's pages share the stories they have in common (the
     combined feed, a region's, a language's): the same objects, each story read once, and every
     page what it is without sharing."""
-    from aggregator.store import stories as stories_module
-
     config = load_config(_setup(tmp_path, feed_server))
     run_cycle(config)
     queries = [StoryQuery(limit=50), StoryQuery(limit=50, region="asia"), StoryQuery(limit=50, language="ur"),
                StoryQuery(limit=50, max_per_feed=2), StoryQuery(limit=5, country="PK")]  # fmt: skip
-    read: list[int] = []
-    real = stories_module.load_stories
-
-    def counting(db: object, ids: list[int], loaded: object = None) -> object:
-        if loaded is None:
-            read.extend(ids)
-        return real(db, ids, loaded)  # type: ignore[arg-type]
-
     with Store.open(config.database, readonly=True) as store:
         alone = [store.stories(q) for q in queries]
-        monkeypatch.setattr(stories_module, "load_stories", counting)
-        read.clear()
+        read = _count_reads(monkeypatch, "load_stories")
         loaded: dict[int, object] = {}
         shared = [store.stories(q, loaded) for q in queries]  # type: ignore[arg-type]
     assert shared == alone
@@ -173,24 +179,14 @@ def test_one_reader_reads_each_story_head_once_across_its_queries(
     """Store.story_heads(query, loaded), as a publish asks for its subscription feeds: every list
     what it is without sharing, each head read from the database once however many of the lists
     show it, and a story with no active copy never kept as if it had one."""
-    from aggregator.store import stories as stories_module
-
     config = load_config(_setup(tmp_path, feed_server, copies=2))
     run_cycle(config, force_all=True)
     queries = [StoryQuery(limit=50), StoryQuery(limit=50, region="asia"), StoryQuery(limit=50, language="ur"),
                StoryQuery(limit=12, max_per_feed=2), StoryQuery(limit=5, country="PK"),
                StoryQuery(limit=50, story_ids=(1, 2, 10**6))]  # fmt: skip
-    read: list[int] = []
-    real = stories_module.load_heads
-
-    def counting(db: object, ids: list[int], loaded: object = None) -> object:
-        if loaded is None:
-            read.extend(ids)
-        return real(db, ids, loaded)  # type: ignore[arg-type]
-
     with Store.open(config.database, readonly=True) as store:
         alone = [store.story_heads(q) for q in queries]
-        monkeypatch.setattr(stories_module, "load_heads", counting)
+        read = _count_reads(monkeypatch, "load_heads")
         loaded: dict[int, object] = {}
         shared = [store.story_heads(q, loaded) for q in queries]  # type: ignore[arg-type]
     assert shared == alone and all(alone[:5])
