@@ -125,6 +125,14 @@ def _sharing_slots(
     return chosen
 
 
+def _read_once(ids: list[int], loaded: dict[int, _L], read: Callable[[list[int]], list[_L]]) -> list[_L]:
+    """These stories (or heads), in this order: those in `loaded` as they are, the others through
+    `read` (each once) and added to it; those `read` leaves out (gone) are left out here too."""
+    for item in read([i for i in dict.fromkeys(ids) if i not in loaded]):
+        loaded[item.id] = item
+    return [loaded[i] for i in ids if i in loaded]
+
+
 def _query_page(db: Database, query: StoryQuery, loaded: dict[int, Story] | None = None) -> StoryPage:
     rows, cursor = _page_rows(db, query)
     return StoryPage(tuple(load_stories(db, [r[0] for r in rows], loaded)), cursor)
@@ -189,9 +197,7 @@ def load_stories(db: Database, ids: list[int], loaded: dict[int, Story] | None =
     is in the combined feed, its region's, its language's and its country's), so about half of
     what they show is read once instead of again."""
     if loaded is not None:
-        for story in load_stories(db, [i for i in dict.fromkeys(ids) if i not in loaded]):
-            loaded[story.id] = story
-        return [loaded[i] for i in ids if i in loaded]
+        return _read_once(ids, loaded, lambda unread: load_stories(db, unread))
     if not ids:
         return []
     story_rows: dict[int, dict[str, Any]] = {}
@@ -279,9 +285,7 @@ def load_heads(db: Database, ids: list[int], loaded: dict[int, StoryHead] | None
     pages of a publish's subscription feeds overlap (the combined feed, the region's, the
     language's, the country's), so most heads are given back instead of read again."""
     if loaded is not None:
-        for head in load_heads(db, [i for i in dict.fromkeys(ids) if i not in loaded]):
-            loaded[head.id] = head
-        return [loaded[i] for i in ids if i in loaded]
+        return _read_once(ids, loaded, lambda unread: load_heads(db, unread))
     rows: dict[int, Any] = {}
     places: dict[int, list[_CopyPlace]] = {i: [] for i in ids}
     for chunk in chunks(ids):
