@@ -130,6 +130,12 @@ def prepare_feed(
     return PreparedFeed(parsed, tuple(entries))
 
 
+# What parse_and_prepare imports, for the parse pool's fork server to import once (parsepool.py):
+# the parser (parse.py imports feedparser and lxml), the sanitizer nh3 and the fingerprints' numpy
+# (dedupe.py imports it lazily: 0.07 s, which each worker paid on its first feed).
+PARSE_WORKER_MODULES = ("aggregator.ingest", "aggregator.parse", "nh3", "numpy")
+
+
 def parse_and_prepare(
     body: bytes, headers: Mapping[str, str], url: str, languages: str | Sequence[str], now: dt.datetime,
     known: Mapping[str, dedupe.TextFingerprint] | None = None, **limits: int,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -51,12 +51,13 @@ _WORKER_START_SECONDS = 120.0
 class _WorkerProcess:
     """One parse worker: a process and our end of its pipe. Used by one feed at a time."""
 
-    def __init__(self, parse: Callable[..., Any]) -> None:
+    def __init__(self, parse: Callable[..., Any], preload: Sequence[str] = ()) -> None:
         context = multiprocessing.get_context("forkserver")
-        # The fork server imports the main module, the parser (aggregator.parse: ingest imports it
-        # lazily, and feedparser, lxml and nh3 are most of the import time) and this module (the worker's code)
-        # once; each worker forked from it then starts in milliseconds instead of a second or two.
-        context.set_forkserver_preload(["__main__", "aggregator.ingest", "aggregator.parse", "aggregator.parsepool"])
+        # The fork server imports the main module, this module (the worker's code) and `preload`
+        # (what the job imports: for the parse, the parser, nh3 and numpy) once; each worker forked
+        # from it then starts in milliseconds, with them loaded, instead of importing them itself.
+        # The fork server is one per process: the first pool to start a worker chooses its preload.
+        context.set_forkserver_preload(["__main__", "aggregator.parsepool", *preload])
         self.conn, child = context.Pipe(duplex=True)
         # forkserver: children start from a clean process, not a copy of one with threads running.
         self.process = context.Process(target=_parse_worker, args=(child, parse), daemon=True, name="aggregator-parse")
@@ -105,7 +106,9 @@ class FeedParserPool:
     in this process, so every parse is bounded in time: a feed that takes longer than `timeout`
     seconds has its worker killed and fails with ParserTimeout. A worker that dies (killed for
     memory by a hostile feed) likewise costs that one feed: it is replaced, and the rest of the
-    cycle goes on. Workers start when the first feed needs one."""
+    cycle goes on. Workers start when the first feed needs one. `preload`: the modules `parse`
+    imports, for the fork server to import once instead of each worker (the default parse's are
+    ingest.PARSE_WORKER_MODULES)."""
 
     def __init__(
         self,
@@ -114,14 +117,16 @@ class FeedParserPool:
         *,
         settings: FetchSettings | None = None,
         timeout: float | None = None,
+        preload: Sequence[str] = (),
     ) -> None:
         settings = settings or FetchSettings()
         self._feed_count = feed_count
         if parse is None:
-            from .ingest import parse_and_prepare
+            from .ingest import PARSE_WORKER_MODULES, parse_and_prepare
 
-            parse = parse_and_prepare
+            parse, preload = parse_and_prepare, PARSE_WORKER_MODULES
         self._parse = parse
+        self._preload = tuple(preload)
         self._timeout = timeout if timeout is not None else settings.parse_timeout
         defaults = FetchSettings()
         # Only options that differ from parse_feed's defaults are passed, so a `parse` that takes
@@ -144,7 +149,7 @@ class FeedParserPool:
         async with self._slots:
             worker = self._idle.pop() if self._idle else None
             if worker is None:
-                worker = await loop.run_in_executor(None, _WorkerProcess, self._parse)
+                worker = await loop.run_in_executor(None, _WorkerProcess, self._parse, self._preload)
                 self._all.add(worker)
             answer = await loop.run_in_executor(None, worker.run, (args, self._options), self._timeout)
             if answer[0] in ("timeout", "died"):
