@@ -48,16 +48,22 @@ def _parse_worker(conn: Connection, parse: Callable[..., Any]) -> None:
 _WORKER_START_SECONDS = 120.0
 
 
+def _forkserver(preload: Sequence[str]) -> Any:
+    """The multiprocessing context whose fork server starts the workers. The fork server imports
+    the main module, this module (the worker's code) and `preload` (what the job imports: for the
+    parse, the parser, nh3 and numpy) once; each worker forked from it then starts in milliseconds,
+    with them loaded, instead of importing them itself. The fork server is one per process: the
+    first pool to start it chooses its preload."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["__main__", "aggregator.parsepool", *preload])
+    return context
+
+
 class _WorkerProcess:
     """One parse worker: a process and our end of its pipe. Used by one feed at a time."""
 
     def __init__(self, parse: Callable[..., Any], preload: Sequence[str] = ()) -> None:
-        context = multiprocessing.get_context("forkserver")
-        # The fork server imports the main module, this module (the worker's code) and `preload`
-        # (what the job imports: for the parse, the parser, nh3 and numpy) once; each worker forked
-        # from it then starts in milliseconds, with them loaded, instead of importing them itself.
-        # The fork server is one per process: the first pool to start a worker chooses its preload.
-        context.set_forkserver_preload(["__main__", "aggregator.parsepool", *preload])
+        context = _forkserver(preload)
         self.conn, child = context.Pipe(duplex=True)
         # forkserver: children start from a clean process, not a copy of one with threads running.
         self.process = context.Process(target=_parse_worker, args=(child, parse), daemon=True, name="aggregator-parse")
