@@ -148,7 +148,6 @@ def clean_html(html_text: str, base_url: str | None = None, max_chars: int = MAX
     return xml_safe(cleaned).strip()
 
 
-_WHITESPACE = re.compile(r"\s+")
 @functools.cache
 def _text_cleaner() -> nh3.Cleaner:
     import nh3
@@ -185,8 +184,10 @@ def clean_text(text: str | None, max_chars: int = MAX_TITLE_CHARS) -> str:
             break
     else:
         text = _LEFTOVER_ENTITY.sub("", _TAG_START.sub(lambda m: m.group(0)[1:], text))
-    # Unescaping can produce characters the cleaning above never saw (&#0; , &#xFFFE;).
-    text = xml_safe(_WHITESPACE.sub(" ", text)).strip()
+    # Unescaping can produce characters the cleaning above never saw (&#0; , &#xFFFE;). The runs of
+    # whitespace become single spaces by split and join: str.split's whitespace is the \s of re,
+    # and on a whole article it costs a fifth of a substitution.
+    text = xml_safe(" ".join(text.split())).strip()
     if len(text) > max_chars:
         cut = text[: max_chars - 1]
         space = cut.rfind(" ")
