@@ -245,7 +245,23 @@ def _simple_tag(match: re.Match[str], base: str) -> tuple[bool, str | None, bool
     return True, f"<{match.group('tag')}{rebuilt}{' /' if match.group('close') else ''}>", resolved
 
 
-_TAG_CACHE: dict[str, tuple[bool, str | None]] = {}
+# _HTML_MARKUP's matches as plain strings: findall, with no groups to capture, hands them over in
+# one call, and most of them are tags seen before (in _TOKEN_CACHE), which need no match object.
+_HTML_TOKEN = re.compile(re.sub(r"\(\?P<[a-z]+>", "(?:", _HTML_MARKUP.pattern))
+_TOKEN_CACHE: dict[str, tuple[bool, str | None]] = {}
+
+
+def _token_verdict(token: str, base: str) -> tuple[tuple[bool, str | None], bool]:
+    """((inside the subset, the token rewritten or None), whether that holds whatever the base)."""
+    match = _HTML_MARKUP.match(token)  # the same match as in the whole text: it ends where the token does
+    assert match is not None
+    if match.group("bad") is not None:
+        return (False, None), True
+    ref = match.group("ref")
+    if ref is not None:
+        return (_simple_ref(ref), None), True
+    ok, rewritten, depends_on_base = _simple_tag(match, base)
+    return (ok, rewritten), not depends_on_base
 
 
 def _simple_html(text: str, base: str) -> str | None:
@@ -259,30 +275,24 @@ def _simple_html(text: str, base: str) -> str | None:
     """
     pieces: list[str] = []
     kept = 0  # text[kept:] still to copy into pieces, once a tag needed rewriting
-    for match in _HTML_MARKUP.finditer(text):
-        if match.group("bad") is not None:
-            return None
-        ref = match.group("ref")
-        if ref is not None:
-            if not _simple_ref(ref):
-                return None
-            continue
-        token = match.group(0)
-        verdict = _TAG_CACHE.get(token)
+    for token in _HTML_TOKEN.findall(text):
+        verdict = _TOKEN_CACHE.get(token)
         if verdict is None:
-            ok, rewritten, depends_on_base = _simple_tag(match, base)
-            verdict = (ok, rewritten)
-            if not depends_on_base:
-                if len(_TAG_CACHE) > 4096:
-                    _TAG_CACHE.clear()
-                _TAG_CACHE[token] = verdict
+            verdict, cacheable = _token_verdict(token, base)
+            if cacheable:
+                if len(_TOKEN_CACHE) > 4096:
+                    _TOKEN_CACHE.clear()
+                _TOKEN_CACHE[token] = verdict
         ok, rewritten = verdict
         if not ok:
             return None
         if rewritten is not None:
-            pieces.append(text[kept : match.start()])
+            # Where this token is: every "<" and "&" starts a token, and equal tokens are rewritten
+            # alike, so its first occurrence after the last rewritten one is this one.
+            start = text.find(token, kept)
+            pieces.append(text[kept:start])
             pieces.append(rewritten)
-            kept = match.end()
+            kept = start + len(token)
     if not pieces:
         return text
     pieces.append(text[kept:])
