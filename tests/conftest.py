@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import io
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -27,7 +29,9 @@ ATOM_NS = "{http://www.w3.org/2005/Atom}"
 
 # The config parse cache (config.parse_cache_dir) of this test run, not the user's ~/.cache; every
 # aggregator process the tests start inherits it.
-os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="aggregator-test-cache-")
+_CACHE_HOME = tempfile.mkdtemp(prefix="aggregator-test-cache-")
+os.environ["XDG_CACHE_HOME"] = _CACHE_HOME
+atexit.register(shutil.rmtree, _CACHE_HOME, ignore_errors=True)
 
 
 @pytest.fixture
