@@ -18,6 +18,11 @@ from ..errors import AggregatorError
 from . import plaintext
 
 
+# About 40 MiB of 4 KiB pages: the most a write connection lets the WAL grow before it checkpoints.
+WAL_CHECKPOINT_PAGES = 10_000
+WAL_KEEP_BYTES = 8 * 1024 * 1024
+
+
 class StoreError(AggregatorError):
     """The database cannot be opened or used (a message for the operator, not a bug)."""
 
@@ -72,6 +77,13 @@ class Connections:
                 conn.execute("PRAGMA journal_mode=WAL")
                 # NORMAL in WAL mode survives a killed process; only power loss may drop the last commit.
                 conn.execute("PRAGMA synchronous=NORMAL")
+                # A checkpoint (WAL pages copied into the database file, two fsyncs) every
+                # WAL_CHECKPOINT_PAGES pages written, not every 1,000 (SQLite's default): a cycle's
+                # transactions rewrite the same index pages over and over, and each checkpoint
+                # copies them again. Cold cycles of 200 feeds took 8.29 s instead of 8.93 (median of
+                # 5). The WAL file is cut back to WAL_KEEP_BYTES after a checkpoint.
+                conn.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
+                conn.execute(f"PRAGMA journal_size_limit={WAL_KEEP_BYTES}")
             # Statement journals and sorts in memory, not in files under /var/tmp: a cold cycle of
             # 200 feeds wrote 688 MB to 200 such files (one per feed's transaction), more than to
             # the WAL (543 MB). They live only while a statement or transaction runs.
