@@ -1,13 +1,13 @@
 """One update cycle: pick the due feeds, fetch them, parse what changed, store it, prune, publish.
 
 This is the only place the stages meet; it holds no SQL, HTTP or XML of its own. Fetching is
-concurrent, parsing runs on every core, and each feed with entries to write is stored in its own
-transaction (those that only record their fetch, 32 together).
+concurrent, parsing runs on every core, and one thread stores the feeds as they are parsed, those
+that come in quick succession in one transaction (groupwrite.py; those that only record their
+fetch, 32 together).
 """
 
 from __future__ import annotations
 
-import concurrent.futures
 import dataclasses
 import datetime as dt
 import logging
@@ -159,6 +159,7 @@ async def _fetch_parse_store(
 
     from . import dedupe
     from .fetch import iter_fetch
+    from .groupwrite import GroupWriter
     from .parsepool import FeedParserPool
     from .update import store_result, store_results
 
@@ -175,9 +176,9 @@ async def _fetch_parse_store(
     matcher = dedupe.StoryMatcher(config.dedupe)
     pending: set[asyncio.Task[None]] = set()
     # Storing happens on one thread of its own, one feed at a time (SQLite has one writer anyway),
-    # so that the fetches and their deadlines go on while a large feed is written.
-    writer = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="aggregator-store")
-    loop = asyncio.get_running_loop()
+    # so that the fetches and their deadlines go on while a large feed is written. At most half the
+    # feeds in flight wait for their transaction's commit, so the rest can still be fetched.
+    writer = GroupWriter(store.transaction, max_calls=max(1, IN_FLIGHT // 2))
 
     slots = asyncio.Semaphore(IN_FLIGHT)
     # Fetches that write no entries (304, a body parsed before, an error) wait here and are stored
@@ -195,7 +196,8 @@ async def _fetch_parse_store(
         batch = state_only[:]
         state_only.clear()
         if batch:
-            for outcome in await loop.run_in_executor(writer, store_results, store, config, batch, matcher, started):
+            stored = writer.submit(store_results, store, config, batch, matcher, started)
+            for outcome in await asyncio.wrap_future(stored):
                 done(outcome)
 
     async def handle(result: FetchResult) -> None:
@@ -209,9 +211,8 @@ async def _fetch_parse_store(
                 state_only.append((feed, state, dataclasses.replace(result, body=None), read, clock()))
                 outcome = None
             else:
-                outcome = await loop.run_in_executor(
-                    writer, store_result, store, config, feed, state, result, read, clock(), matcher, started
-                )
+                stored = writer.submit(store_result, store, config, feed, state, result, read, clock(), matcher, started)
+                outcome = await asyncio.wrap_future(stored)
         finally:
             slots.release()  # the next feed may be fetched
         if outcome is not None:
@@ -232,7 +233,7 @@ async def _fetch_parse_store(
         await results.aclose()
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
-        writer.shutdown(wait=True)
+        writer.close()
         parser.shutdown()
 
 

@@ -21,6 +21,8 @@ from . import plaintext
 # About 40 MiB of 4 KiB pages: the most a write connection lets the WAL grow before it checkpoints.
 WAL_CHECKPOINT_PAGES = 10_000
 WAL_KEEP_BYTES = 8 * 1024 * 1024
+# A write connection's page cache (SQLite's default is 2 MiB).
+WRITE_CACHE_KIB = 16 * 1024
 
 
 class StoreError(AggregatorError):
@@ -84,6 +86,9 @@ class Connections:
                 # 5). The WAL file is cut back to WAL_KEEP_BYTES after a checkpoint.
                 conn.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
                 conn.execute(f"PRAGMA journal_size_limit={WAL_KEEP_BYTES}")
+                # Room for a group of feeds' dirty pages (groupwrite.py): with SQLite's 2 MB they
+                # spill into the WAL before the commit, and are written there more than once.
+                conn.execute(f"PRAGMA cache_size=-{WRITE_CACHE_KIB}")
             # Statement journals and sorts in memory, not in files under /var/tmp: a cold cycle of
             # 200 feeds wrote 688 MB to 200 such files (one per feed's transaction), more than to
             # the WAL (543 MB). They live only while a statement or transaction runs.
