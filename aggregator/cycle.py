@@ -185,6 +185,15 @@ async def _fetch_parse_store(
     # STATE_ONLY_BATCH at a time, in one transaction: storing each on its own cost a commit and a
     # trip to the writer thread, about a tenth of a cycle in which every feed answered 304.
     state_only: list[tuple[FeedConfig, FeedState, FetchResult, ReadBody, dt.datetime]] = []
+    # Feeds fetched but not yet handed to the writer (being parsed): while there are none, no write
+    # is coming soon, so the writer commits at once instead of lingering for one.
+    unsubmitted = 0
+
+    def submitted() -> None:
+        nonlocal unsubmitted
+        unsubmitted -= 1
+        if unsubmitted == 0:
+            writer.flush()
 
     def done(outcome: FeedOutcome) -> None:
         _count(report, outcome)
@@ -197,23 +206,32 @@ async def _fetch_parse_store(
         state_only.clear()
         if batch:
             stored = writer.submit(store_results, store, config, batch, matcher, started)
+            if unsubmitted == 0:
+                writer.flush()
             for outcome in await asyncio.wrap_future(stored):
                 done(outcome)
 
     async def handle(result: FetchResult) -> None:
         feed = feeds[result.url]
         state = states.get(feed.url) or FeedState(url=feed.url, enabled=feed.enabled)
+        waiting = True
         try:
             read = await _read_in_pool(parser, store, feed, state, result, clock())
             if read.prepared is None:
                 # Without its body (a body parsed before needs only its digest, in `read`), so the
                 # waiting results hold no more memory than their headers.
                 state_only.append((feed, state, dataclasses.replace(result, body=None), read, clock()))
+                waiting = False
+                submitted()
                 outcome = None
             else:
                 stored = writer.submit(store_result, store, config, feed, state, result, read, clock(), matcher, started)
+                waiting = False
+                submitted()
                 outcome = await asyncio.wrap_future(stored)
         finally:
+            if waiting:
+                submitted()
             slots.release()  # the next feed may be fetched
         if outcome is not None:
             done(outcome)
@@ -223,6 +241,7 @@ async def _fetch_parse_store(
     results = iter_fetch(requests, config.fetch, user_agent=user_agent, slots=slots)
     try:
         async for result in _until_stopped(results, stop):
+            unsubmitted += 1
             task = asyncio.create_task(handle(result))
             pending.add(task)
             task.add_done_callback(pending.discard)

@@ -12,8 +12,12 @@ as stored is stored. A call that raises ends its transaction: the calls of it th
 and those before it) are rolled back and each gets the exception, as a failed commit would give
 every call of the group; the calls after it start a new transaction. (In a cycle a failed write
 stops the cycle, as it did when each feed had a transaction of its own; the feeds of the group are
-fetched again next time, since their fetch state was rolled back with their entries.) A transaction is held open at most `max_seconds`, and ends as soon as no new call
-comes within `linger` seconds, so other writers (the web app) never wait long for the lock.
+fetched again next time, since their fetch state was rolled back with their entries.)
+
+A transaction is held open at most `max_seconds`, and ends as soon as no new call comes within
+`linger` seconds, so other writers (the web app) never wait long for the lock; or at once when the
+caller says no call is coming soon (`flush`): a cycle whose feeds all answered 304 took 0.2 s
+longer while its last transactions waited out their linger.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ class _Call:
 
 
 _STOP = object()
+_FLUSH = object()
 
 
 class GroupWriter:
@@ -79,6 +84,13 @@ class GroupWriter:
             self._queue.put(_Call(function, args, future))
         return future
 
+    def flush(self) -> None:
+        """Commit the open transaction once the calls submitted before this one have run,
+        without waiting for more."""
+        with self._lock:
+            if not self._closed:
+                self._queue.put(_FLUSH)
+
     def close(self) -> None:
         """Commit what was submitted, then stop the thread (waits for it)."""
         with self._lock:
@@ -99,6 +111,8 @@ class GroupWriter:
             first = self._queue.get()
             if first is _STOP:
                 return
+            if first is _FLUSH:
+                continue
             assert isinstance(first, _Call)
             group = [first]
             results: list[Any] = []
@@ -116,6 +130,8 @@ class GroupWriter:
                             break
                         if following is _STOP:
                             stopping = True
+                            break
+                        if following is _FLUSH:
                             break
                         assert isinstance(following, _Call)
                         group.append(following)

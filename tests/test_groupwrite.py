@@ -137,3 +137,18 @@ def test_a_call_cancelled_before_it_ran_writes_nothing(store: Store) -> None:
         gate.set()
         assert running.result(10) == 10 and kept.result(10) == 30
     assert committed(store) == [1, 3]
+
+
+def test_flush_commits_at_once_instead_of_lingering(store: Store) -> None:
+    with GroupWriter(store.transaction, linger=5.0) as writer:
+        writer.flush()  # nothing open: nothing happens
+        started = time.monotonic()
+        first = writer.submit(insert, store, 1)
+        writer.flush()
+        assert first.result(10) == 10
+        assert time.monotonic() - started < 2  # not the 5 s linger
+        assert committed(store) == [1]
+        second = writer.submit(insert, store, 2)
+        writer.flush()
+        assert second.result(10) == 20
+    assert writer.transactions == 2
