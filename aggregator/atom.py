@@ -227,7 +227,7 @@ def _fill_entry(fe: FeedEntry, story: Story, atom_id: str, config: Config) -> No
         "title": xml_safe(primary.feed_name),
         "site": primary.feed_site,
         "self": primary.feed_url,
-        "updated": _atom_time(primary.feed_updated or primary.updated),
+        "updated": _atom_time(primary.source_updated or primary.updated),
     }
 
 

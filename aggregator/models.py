@@ -228,7 +228,9 @@ class Copy:
     categories: tuple[str, ...]
     published: dt.datetime
     updated: dt.datetime
-    feed_updated: dt.datetime | None = None  # when the source feed last changed
+    # When the source feed last changed as of this copy's last write (its atom:source updated):
+    # a later change of the feed, a new item say, leaves the copy's rendering as it was.
+    source_updated: dt.datetime | None = None
     feed_id: str | None = None  # the source feed's own atom:id, when it has a republishable one
     match_rule: str | None = None  # why this copy was attached to its story
     match_score: float | None = None

@@ -171,7 +171,7 @@ _COPY_FIELD_WRITES: dict[str, tuple[str, str, object]] = {
     "categories": ("entries", "categories", '["corrected"]'),
     "published": ("entries", "published", "2020-01-02T03:04:05+00:00"),
     "updated": ("entries", "updated", "2020-01-02T03:04:05+00:00"),
-    "feed_updated": ("feeds", "last_changed", "2020-01-02T03:04:05+00:00"),
+    "source_updated": ("entries", "source_updated", "2020-01-02T03:04:05+00:00"),
     "feed_id": ("feeds", "feed_id", "urn:changed:feed"),
     "match_rule": ("entries", "match_rule", "same_link"),
     "match_score": ("entries", "match_score", 0.5),
@@ -218,13 +218,99 @@ def test_every_write_to_what_an_entry_shows_drops_its_kept_rendering(tmp_path: P
         assert story_id not in _kept_stories(db_path), field
         with Store.open(db_path) as store, store.transaction():  # back, for the next field
             store.db.execute(f"UPDATE {table} SET {column} = ? WHERE {where[0]} = ?", [was, where[1]])
-    # What only the fetch keeps track of changes no rendering.
+    # What only the fetch keeps track of changes no rendering, nor does the feed's last change
+    # (since migration 0015 each copy shows the feed's last change as of its own last write).
     _republish(config_path)
     with Store.open(db_path) as store, store.transaction():
         store.db.execute("UPDATE entries SET last_seen = '2030-01-01T00:00:00+00:00' WHERE id = ?", [entry_id])
-        store.db.execute("UPDATE feeds SET etag = 'W/\"x\"', last_fetched = '2030-01-01T00:00:00+00:00' WHERE url = ?",
-                         [feed_url])  # fmt: skip
+        store.db.execute("UPDATE feeds SET etag = 'W/\"x\"', last_fetched = '2030-01-01T00:00:00+00:00',"
+                         " last_changed = '2030-01-01T00:00:00+00:00' WHERE url = ?", [feed_url])  # fmt: skip
     assert _kept_stories(db_path) == everyone
+
+
+def _source_updated(feed: Path) -> dict[str, str]:
+    """{entry title: its atom:source updated} of an Atom file."""
+    from lxml import etree
+
+    ns = "{http://www.w3.org/2005/Atom}"
+    return {e.findtext(f"{ns}title") or "": e.findtext(f"{ns}source/{ns}updated") or ""
+            for e in etree.parse(str(feed)).getroot().iter(f"{ns}entry")}  # fmt: skip
+
+
+def test_a_feed_that_gains_an_item_renders_only_the_new_story(
+    tmp_path: Path, feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The incremental cycle: a feed's new item changes the feed (its last change), but each copy it
+    had keeps the atom:source updated it was written with, so the cycle's publish renders the new
+    story alone, and the files are the bytes of a publish that renders everything."""
+    config_path = _setup(tmp_path, feed_server)
+    assert run_cli("fetch", "-c", config_path).code == 0
+    config = load_config(config_path)
+    with Store.open(config.database) as store, store.transaction():  # as if fetched the day before
+        store.db.execute("UPDATE entries SET source_updated = '2026-11-20T10:00:00+00:00'")
+        store.db.execute("UPDATE feeds SET last_changed = '2026-11-20T10:00:00+00:00'")
+    _republish(config_path)
+    combined = tmp_path / "public" / "feed.atom"
+    before = _source_updated(combined)
+    assert len(before) >= 5 and set(before.values()) == {"2026-11-20T10:00:00+00:00"}
+    body = (FEED_DATA / "wordpress_rss2.xml").read_text(encoding="utf-8")
+    new_item = """<item>
+		<title>Edinburgh nurses win back pay</title>
+		<link>https://socialistpartyscotland.org.uk/2026/11/21/item-new/</link>
+		<pubDate>Sat, 21 Nov 2026 09:00:00 +0000</pubDate>
+		<guid isPermaLink="false">https://socialistpartyscotland.org.uk/?p=999</guid>
+		<description><![CDATA[Nurses in Edinburgh won their back pay after a long campaign.]]></description>
+	</item>
+	<item>"""
+    changed = body.replace("<item>", new_item, 1).replace("Fri, 20 Nov 2026 10:00:00 +0000</lastBuildDate>",
+                                                          "Sat, 21 Nov 2026 09:00:00 +0000</lastBuildDate>")  # fmt: skip
+    assert changed.count("<item>") == body.count("<item>") + 1
+    feed_server.add("/wp.xml", changed.encode("utf-8"))
+    counting = _Counting(monkeypatch)
+    result = run_cli("fetch", "--all", "-c", config_path)
+    assert result.code == 0 and "entries: 1 new, 0 updated" in result.out, result.out
+    with sqlite3.connect(config.database) as conn:
+        (new_story,) = conn.execute("SELECT story_id FROM entries WHERE title = 'Edinburgh nurses win back pay'").fetchone()
+        (last_changed,) = conn.execute("SELECT last_changed FROM feeds WHERE url LIKE '%wp.xml'").fetchone()
+    assert set(counting.atom) == {new_story} and set(counting.json) == {new_story}
+    after = _source_updated(combined)
+    assert {t: u for t, u in after.items() if t in before} == before  # the copies it had are as they were
+    assert after["Edinburgh nurses win back pay"] == last_changed != "2026-11-20T10:00:00+00:00"
+    # What the kept renderings gave is what rendering everything gives.
+    cycle_output = _feeds(tmp_path / "public")
+    with Store.open(config.database) as store:
+        store.save_rendered_entries([], keep=set())
+    _republish(config_path)
+    assert _feeds(tmp_path / "public") == cycle_output
+
+
+def test_copies_written_before_migration_0015_show_and_follow_their_feeds_last_change(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    """A copy with no source_updated of its own (stored before migration 0015) shows its feed's last
+    change, as before, and a change of it drops that copy's rendering, and only those."""
+    config_path = _setup(tmp_path, feed_server)
+    assert run_cli("fetch", "-c", config_path).code == 0
+    config = load_config(config_path)
+    db_path = config.database
+    with Store.open(db_path) as store, store.transaction():
+        store.db.execute("UPDATE entries SET source_updated = NULL WHERE feed_url LIKE '%wp.xml'")
+    _republish(config_path)
+    with sqlite3.connect(db_path) as conn:
+        old_copies = {r[0] for r in conn.execute("SELECT story_id FROM entries WHERE feed_url LIKE '%wp.xml'")}
+    everyone = _kept_stories(db_path)
+    assert old_copies < everyone
+    with Store.open(db_path) as store, store.transaction():
+        store.db.execute("UPDATE feeds SET last_changed = '2026-11-30T08:00:00+00:00' WHERE url LIKE '%wp.xml'")
+    assert _kept_stories(db_path) == everyone - old_copies
+    _republish(config_path)
+    shown = _source_updated(tmp_path / "public" / "regions" / "europe.atom")
+    assert shown and set(shown.values()) == {"2026-11-30T08:00:00+00:00"}
+    cached = _feeds(tmp_path / "public")
+    with Store.open(db_path) as store:
+        store.save_rendered_entries([], keep=set())
+    _republish(config_path)
+    assert _feeds(tmp_path / "public") == cached
 
 
 def test_kept_renderings_give_the_bytes_of_a_fresh_publish_after_each_kind_of_write(

@@ -63,3 +63,13 @@ def cover_everything_shown(db: "Database | sqlite_utils.Database") -> None:
     )
     for event in ("INSERT", "UPDATE", "DELETE"):
         db.execute(f"CREATE TRIGGER {TABLE}_translations_{event.lower()} AFTER {event} ON translations BEGIN {_BUMP} END")
+
+
+def cover_copy_source_times(db: "Database | sqlite_utils.Database") -> None:
+    """Part of migration 0015_copy_source_updated: count a change of a copy's own atom:source
+    updated, which it shows instead of its feed's last change."""
+    db.execute(f"DROP TRIGGER IF EXISTS {TABLE}_entries_update")
+    db.execute(
+        f"CREATE TRIGGER {TABLE}_entries_update AFTER UPDATE ON entries"
+        f" WHEN {_changed((*_ENTRY_COLUMNS_SINCE_0013, 'source_updated'))} BEGIN {_BUMP} END"
+    )

@@ -96,6 +96,9 @@ def apply_entries(db: Database, plan: FeedPlan, matcher: dedupe.StoryMatcher) ->
     """Write the plan's entry intents. The caller holds the write transaction."""
     counts = UpdateCounts()
     now = to_db_time(plan.now)
+    # What a new or changed copy's atom:source shows as its feed's last change (the feed's state
+    # as this plan writes it): later changes of the feed leave the copy as written.
+    source_updated = str(to_db_time(plan.state.last_changed or plan.now))
     if plan.seen:
         db.conn.executemany(
             "UPDATE entries SET last_seen = ?, key = ? WHERE id = ?", [(now, s.key, s.entry_id) for s in plan.seen]
@@ -103,10 +106,10 @@ def apply_entries(db: Database, plan: FeedPlan, matcher: dedupe.StoryMatcher) ->
     # The search index's triggers take the plain texts the parse workers made (plaintext.py).
     with db.plain_text.known(_search_texts([*plan.updates, *plan.inserts])):
         for update in plan.updates:
-            _update_entry(db, update, plan.now, matcher)
+            _update_entry(db, update, plan.now, source_updated, matcher)
             counts.updated += 1
         if plan.inserts:
-            counts.new_story_ids = _insert_entries(db, plan.feed.url, plan.inserts, plan.now, matcher)
+            counts.new_story_ids = _insert_entries(db, plan.feed.url, plan.inserts, plan.now, source_updated, matcher)
             counts.new = len(plan.inserts)
     return counts
 
@@ -117,7 +120,9 @@ def _search_texts(intents: Sequence[UpdateEntry | InsertEntry]) -> dict[str, str
     return {body_html(i.prepared.entry): i.prepared.search_text for i in intents if i.prepared.search_text}
 
 
-def _update_entry(db: Database, u: UpdateEntry, now: dt.datetime, matcher: dedupe.StoryMatcher) -> None:
+def _update_entry(
+    db: Database, u: UpdateEntry, now: dt.datetime, source_updated: str, matcher: dedupe.StoryMatcher
+) -> None:
     from .. import dedupe
     entry, fp = u.prepared.entry, u.prepared.fingerprint
     db.execute(
@@ -125,7 +130,8 @@ def _update_entry(db: Database, u: UpdateEntry, now: dt.datetime, matcher: dedup
         UPDATE entries SET key = ?, key_source = ?, original_id = ?, link = ?, canonical_link = ?,
             title = ?, content_html = ?, summary_html = ?, author = ?, categories = ?, language = ?,
             updated = ?, last_seen = ?, change_hash = ?, content_hash = ?, title_key = ?, lead_key = ?,
-            is_excerpt = ?, word_count = ?, minhash = ?, fingerprint_version = ?, enclosures = ?, image = ?
+            is_excerpt = ?, word_count = ?, minhash = ?, fingerprint_version = ?, enclosures = ?, image = ?,
+            source_updated = ?
         WHERE id = ?
         """,
         [
@@ -133,7 +139,8 @@ def _update_entry(db: Database, u: UpdateEntry, now: dt.datetime, matcher: dedup
             entry.title, entry.content_html, entry.summary_html, entry.author,
             json.dumps(list(entry.categories)), fp.language, to_db_time(u.updated), to_db_time(now),
             u.prepared.change_hash, fp.content_hash, fp.title_key, fp.lead_key, int(fp.is_excerpt), fp.word_count,
-            fp.minhash, dedupe.FINGERPRINT_VERSION, enclosures_json(entry.enclosures), entry.image, u.entry_id,
+            fp.minhash, dedupe.FINGERPRINT_VERSION, enclosures_json(entry.enclosures), entry.image, source_updated,
+            u.entry_id,
         ],
     )  # fmt: skip
     _index_bands(db, u.entry_id, fp if matcher.needs_bands(fp.published, now) else None)
@@ -144,14 +151,16 @@ _INSERT_ENTRY = """
     INSERT INTO entries (id, feed_url, key, key_source, original_id, link, canonical_link, title,
         content_html, summary_html, author, categories, language, published, updated, first_seen,
         last_seen, change_hash, content_hash, title_key, lead_key, is_excerpt, word_count, minhash,
-        fingerprint_version, story_id, match_rule, match_score, match_copy_id, enclosures, image)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        fingerprint_version, story_id, match_rule, match_score, match_copy_id, enclosures, image,
+        source_updated)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 
 
 def _insert_entries(
-    db: Database, feed_url: str, inserts: Sequence[InsertEntry], now: dt.datetime, matcher: dedupe.StoryMatcher
-) -> list[int]:
+    db: Database, feed_url: str, inserts: Sequence[InsertEntry], now: dt.datetime, source_updated: str,
+    matcher: dedupe.StoryMatcher,
+) -> list[int]:  # fmt: skip
     """Insert one feed's new entries, each into the story the matcher finds or a new one; returns
     their story ids. The candidates of all of them are read at once: a feed's new entries never
     match each other (a story holding a copy from this feed is never a candidate), so reading
@@ -189,7 +198,7 @@ def _insert_entries(
             insert.prepared.change_hash, fp.content_hash, fp.title_key, fp.lead_key, int(fp.is_excerpt),
             fp.word_count, fp.minhash, dedupe.FINGERPRINT_VERSION, story_id,
             match.rule if match else None, match.score if match else None, match.copy_id if match else None,
-            enclosures_json(entry.enclosures), entry.image,
+            enclosures_json(entry.enclosures), entry.image, source_updated,
         ))  # fmt: skip
         if matcher.needs_bands(insert.published, now):
             band_rows += [(band, entry_id) for band in fp.band_keys]

@@ -4,7 +4,9 @@ with a digest of the context it was rendered in (aggregator/rendered.py makes an
 A kept rendering is current by being there: since migration 0014, triggers drop a story's rows
 whenever a write changes anything they show (the story, its copies, their feeds, its translation
 links and the stories those point at), so a publish needs no
-digest of every story it shows to know which renderings still hold.
+digest of every story it shows to know which renderings still hold. Since 0015 a copy's atom:source
+updated is its own (the feed's last change when the copy was written), so a feed that gains an item
+keeps the renderings of the copies it had: a publish renders the new stories only.
 
 Only a cache: losing a row costs one rendering, and a whole publish drops the rows of stories it no
 longer shows, so the table holds about one row per format for each story in the published feeds.
@@ -91,6 +93,31 @@ def follow_writes(db: "Database | sqlite_utils.Database") -> None:
                               f" BEGIN DELETE FROM {TABLE}; END",
         "feed_insert": f"AFTER INSERT ON feeds BEGIN DELETE FROM {TABLE}; END",
         "feed_delete": f"AFTER DELETE ON feeds BEGIN DELETE FROM {TABLE}; END",
+    }  # fmt: skip
+    for name, body in triggers.items():
+        db.execute(f"CREATE TRIGGER {TABLE}_after_{name} {body}")
+
+
+# Since migration 0015 a copy shows its own source_updated (its feed's last change as of the copy's
+# last write), so a feed's later change (a new item, say) keeps the renderings of its other copies;
+# only copies written before 0015 (source_updated NULL) still show the feed's last_changed.
+_ENTRY_COLUMNS_SINCE_0015 = (*_ENTRY_COLUMNS, "source_updated")
+_FEED_OWN_COLUMNS_SINCE_0015 = tuple(c for c in _FEED_OWN_COLUMNS if c != "last_changed")
+
+
+def follow_copy_source_times(db: "Database | sqlite_utils.Database") -> None:
+    """Part of migration 0015_copy_source_updated: the triggers on entries and feeds, for copies
+    that carry their own atom:source updated."""
+    for name in ("entry_update", "feed_update_own"):
+        db.execute(f"DROP TRIGGER IF EXISTS {TABLE}_after_{name}")
+    triggers = {
+        "entry_update": f"AFTER UPDATE ON entries WHEN {_changed(_ENTRY_COLUMNS_SINCE_0015)}"
+                        f" BEGIN {_drop_for_copy('old')} {_drop_for_copy('new')} END",
+        "feed_update_own": f"AFTER UPDATE ON feeds WHEN {_changed(_FEED_OWN_COLUMNS_SINCE_0015)} BEGIN DELETE FROM {TABLE}"
+                           f" WHERE story_id IN (SELECT story_id FROM entries WHERE feed_url = old.url); END",
+        "feed_update_last_changed": f"AFTER UPDATE ON feeds WHEN old.last_changed IS NOT new.last_changed"
+                                    f" BEGIN DELETE FROM {TABLE} WHERE story_id IN (SELECT story_id FROM entries"
+                                    f" WHERE feed_url = old.url AND source_updated IS NULL); END",
     }  # fmt: skip
     for name, body in triggers.items():
         db.execute(f"CREATE TRIGGER {TABLE}_after_{name} {body}")

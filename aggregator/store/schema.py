@@ -275,6 +275,18 @@ def _m0014_rendered_entries_follow_writes(db: sqlite_utils.Database) -> None:
     follow_writes(db)
 
 
+def _m0015_copy_source_updated(db: sqlite_utils.Database) -> None:
+    """Each copy's own atom:source updated: its feed's last change when the copy was written
+    (NULL for copies written before: their feed's last_changed stands in), so that a feed gaining an
+    item no longer makes every entry it had render again (store/rendered.py)."""
+    from .content_version import cover_copy_source_times
+    from .rendered import follow_copy_source_times
+
+    db.execute("ALTER TABLE entries ADD COLUMN source_updated TEXT")
+    follow_copy_source_times(db)
+    cover_copy_source_times(db)
+
+
 def _m0009_full_text(db: sqlite_utils.Database) -> None:
     """Article pages' main text for full_text feeds, each fetch's outcome (store/fulltext.py)."""
     from .fulltext import create_tables
@@ -305,6 +317,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("0012_publish_speed", _m0012_publish_speed),  # reading a publish's stories (issue 11)
     ("0013_rendered_entries", _m0013_rendered_entries),  # rendering only changed entries (issue 11)
     ("0014_rendered_entries_follow_writes", _m0014_rendered_entries_follow_writes),  # (issue 11)
+    ("0015_copy_source_updated", _m0015_copy_source_updated),  # publishing only new stories (issue 11)
 ]
 
 def _applied(db: Database, path: Path) -> set[str]:

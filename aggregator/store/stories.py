@@ -212,7 +212,7 @@ def load_stories(db: Database, ids: list[int], loaded: dict[int, Story] | None =
         for r in db.query(
             f"""
             SELECT e.*, f.name AS feed_name, COALESCE(f.site, f.feed_link) AS feed_site, f.region, f.country,
-                   f.language AS feed_language, f.last_changed AS feed_updated,
+                   f.language AS feed_language, f.last_changed AS feed_last_changed,
                    -- an id two configured feeds both claim identifies neither, and one that names
                    -- another configured feed (its URL or site) is that feed's: use the URLs
                    CASE WHEN (SELECT count(*) FROM feeds g WHERE g.feed_id = f.feed_id AND g.in_config = 1) = 1
@@ -371,7 +371,8 @@ def _copy_from_row(r: dict[str, Any]) -> Copy:
         categories=tuple(json.loads(r["categories"])),
         published=dt.datetime.fromisoformat(r["published"]),
         updated=dt.datetime.fromisoformat(r["updated"]),
-        feed_updated=from_db_time(r["feed_updated"]),
+        # (a copy written before migration 0015 has none: its feed's last change stands in)
+        source_updated=from_db_time(r["source_updated"] or r["feed_last_changed"]),
         feed_id=r["feed_id"],
         match_rule=r["match_rule"],
         match_score=r["match_score"],
