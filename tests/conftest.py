@@ -28,10 +28,20 @@ FEED_DATA = TESTS / "data" / "feeds"
 ATOM_NS = "{http://www.w3.org/2005/Atom}"
 
 # The config parse cache (config.parse_cache_dir) of this test run, not the user's ~/.cache; every
-# aggregator process the tests start inherits it.
-_CACHE_HOME = tempfile.mkdtemp(prefix="aggregator-test-cache-")
-os.environ["XDG_CACHE_HOME"] = _CACHE_HOME
-atexit.register(shutil.rmtree, _CACHE_HOME, ignore_errors=True)
+# process the tests start inherits it: the xdist workers, the aggregator commands, and the worker
+# processes that import a test module for its parse function (they end with os._exit, so they
+# must not make a folder of their own: nothing would remove it). The run's first process removes it.
+_CACHE_PREFIX = "aggregator-test-cache-"
+if Path(os.environ.get("XDG_CACHE_HOME", "")).name.startswith(_CACHE_PREFIX):
+    _CACHE_HOME = os.environ["XDG_CACHE_HOME"]
+else:
+    _CACHE_HOME = tempfile.mkdtemp(prefix=_CACHE_PREFIX)
+    os.environ["XDG_CACHE_HOME"] = _CACHE_HOME
+    # The temporary files of the processes started from here go in it too: an xdist worker ends
+    # with os._exit, before multiprocessing removes its fork server's pymp-* folder.
+    os.makedirs(os.path.join(_CACHE_HOME, "tmp"))
+    os.environ["TMPDIR"] = os.path.join(_CACHE_HOME, "tmp")
+    atexit.register(shutil.rmtree, _CACHE_HOME, ignore_errors=True)
 
 
 @pytest.fixture
