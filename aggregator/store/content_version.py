@@ -40,9 +40,7 @@ def create(db: "Database | sqlite_utils.Database") -> None:
             db.execute(f"CREATE TRIGGER {TABLE}_{table}_{event.lower()} AFTER {event} ON {table} BEGIN {_BUMP} END")
     db.execute(f"CREATE TRIGGER {TABLE}_stories_update AFTER UPDATE ON stories BEGIN {_BUMP} END")
     db.execute(f"CREATE TRIGGER {TABLE}_picks_update AFTER UPDATE ON picks BEGIN {_BUMP} END")
-    db.execute(
-        f"CREATE TRIGGER {TABLE}_entries_update AFTER UPDATE ON entries WHEN {_changed(_ENTRY_COLUMNS)} BEGIN {_BUMP} END"
-    )
+    _count_entry_columns(db, _ENTRY_COLUMNS)
     db.execute(
         f"CREATE TRIGGER {TABLE}_feeds_update AFTER UPDATE ON feeds WHEN {_changed(_FEED_COLUMNS)} BEGIN {_BUMP} END"
     )
@@ -56,11 +54,7 @@ def current(db: "Database") -> int:
 def cover_everything_shown(db: "Database | sqlite_utils.Database") -> None:
     """Part of migration 0013: count the entry columns added after 0011 and the translation links,
     so that the counter alone says whether the published outputs may have changed."""
-    db.execute(f"DROP TRIGGER IF EXISTS {TABLE}_entries_update")
-    db.execute(
-        f"CREATE TRIGGER {TABLE}_entries_update AFTER UPDATE ON entries"
-        f" WHEN {_changed(_ENTRY_COLUMNS_SINCE_0013)} BEGIN {_BUMP} END"
-    )
+    _count_entry_columns(db, _ENTRY_COLUMNS_SINCE_0013)
     for event in ("INSERT", "UPDATE", "DELETE"):
         db.execute(f"CREATE TRIGGER {TABLE}_translations_{event.lower()} AFTER {event} ON translations BEGIN {_BUMP} END")
 
@@ -68,8 +62,10 @@ def cover_everything_shown(db: "Database | sqlite_utils.Database") -> None:
 def cover_copy_source_times(db: "Database | sqlite_utils.Database") -> None:
     """Part of migration 0015_copy_source_updated: count a change of a copy's own atom:source
     updated, which it shows instead of its feed's last change."""
+    _count_entry_columns(db, (*_ENTRY_COLUMNS_SINCE_0013, "source_updated"))
+
+
+def _count_entry_columns(db: "Database | sqlite_utils.Database", columns: tuple[str, ...]) -> None:
+    """(Re)create the trigger that bumps the counter when a copy's update changes any of these columns."""
     db.execute(f"DROP TRIGGER IF EXISTS {TABLE}_entries_update")
-    db.execute(
-        f"CREATE TRIGGER {TABLE}_entries_update AFTER UPDATE ON entries"
-        f" WHEN {_changed((*_ENTRY_COLUMNS_SINCE_0013, 'source_updated'))} BEGIN {_BUMP} END"
-    )
+    db.execute(f"CREATE TRIGGER {TABLE}_entries_update AFTER UPDATE ON entries WHEN {_changed(columns)} BEGIN {_BUMP} END")

@@ -70,6 +70,25 @@ def _drop_for_copy(row: str) -> str:
     )
 
 
+def _entry_update(columns: tuple[str, ...]) -> str:
+    """The trigger that drops the renderings a copy's update of any of these columns makes stale."""
+    return f"AFTER UPDATE ON entries WHEN {_changed(columns)} BEGIN {_drop_for_copy('old')} {_drop_for_copy('new')} END"
+
+
+def _feed_update_own(columns: tuple[str, ...]) -> str:
+    """The trigger that drops the renderings of a feed's copies when any of these feed columns changes."""
+    return (
+        f"AFTER UPDATE ON feeds WHEN {_changed(columns)} BEGIN DELETE FROM {TABLE}"
+        f" WHERE story_id IN (SELECT story_id FROM entries WHERE feed_url = old.url); END"
+    )
+
+
+def _create_triggers(db: "Database | sqlite_utils.Database", triggers: dict[str, str]) -> None:
+    for name, body in triggers.items():
+        db.execute(f"DROP TRIGGER IF EXISTS {TABLE}_after_{name}")
+        db.execute(f"CREATE TRIGGER {TABLE}_after_{name} {body}")
+
+
 def follow_writes(db: "Database | sqlite_utils.Database") -> None:
     """Migration 0014_rendered_entries_follow_writes: the triggers that drop stale renderings, and
     the rows kept before them (checked by a digest of each story, which a publish no longer makes)."""
@@ -77,8 +96,7 @@ def follow_writes(db: "Database | sqlite_utils.Database") -> None:
     triggers = {
         "entry_insert": f"AFTER INSERT ON entries BEGIN {_drop_for_copy('new')} END",
         "entry_delete": f"AFTER DELETE ON entries BEGIN {_drop_for_copy('old')} END",
-        "entry_update": f"AFTER UPDATE ON entries WHEN {_changed(_ENTRY_COLUMNS)}"
-                        f" BEGIN {_drop_for_copy('old')} {_drop_for_copy('new')} END",
+        "entry_update": _entry_update(_ENTRY_COLUMNS),
         "story_update": f"AFTER UPDATE ON stories BEGIN DELETE FROM {TABLE} WHERE story_id IN (old.id, new.id); END",
         "story_delete": f"AFTER DELETE ON stories BEGIN DELETE FROM {TABLE} WHERE story_id = old.id; END",
         "translation_insert": f"AFTER INSERT ON translations"
@@ -87,15 +105,13 @@ def follow_writes(db: "Database | sqlite_utils.Database") -> None:
                               f" WHERE story_id IN (old.story_a, old.story_b, new.story_a, new.story_b); END",
         "translation_delete": f"AFTER DELETE ON translations"
                               f" BEGIN DELETE FROM {TABLE} WHERE story_id IN (old.story_a, old.story_b); END",
-        "feed_update_own": f"AFTER UPDATE ON feeds WHEN {_changed(_FEED_OWN_COLUMNS)} BEGIN DELETE FROM {TABLE}"
-                           f" WHERE story_id IN (SELECT story_id FROM entries WHERE feed_url = old.url); END",
+        "feed_update_own": _feed_update_own(_FEED_OWN_COLUMNS),
         "feed_update_shared": f"AFTER UPDATE ON feeds WHEN {_changed(_FEED_SHARED_COLUMNS)}"
                               f" BEGIN DELETE FROM {TABLE}; END",
         "feed_insert": f"AFTER INSERT ON feeds BEGIN DELETE FROM {TABLE}; END",
         "feed_delete": f"AFTER DELETE ON feeds BEGIN DELETE FROM {TABLE}; END",
     }  # fmt: skip
-    for name, body in triggers.items():
-        db.execute(f"CREATE TRIGGER {TABLE}_after_{name} {body}")
+    _create_triggers(db, triggers)
 
 
 # Since migration 0015 a copy shows its own source_updated (its feed's last change as of the copy's
@@ -108,19 +124,13 @@ _FEED_OWN_COLUMNS_SINCE_0015 = tuple(c for c in _FEED_OWN_COLUMNS if c != "last_
 def follow_copy_source_times(db: "Database | sqlite_utils.Database") -> None:
     """Part of migration 0015_copy_source_updated: the triggers on entries and feeds, for copies
     that carry their own atom:source updated."""
-    for name in ("entry_update", "feed_update_own"):
-        db.execute(f"DROP TRIGGER IF EXISTS {TABLE}_after_{name}")
-    triggers = {
-        "entry_update": f"AFTER UPDATE ON entries WHEN {_changed(_ENTRY_COLUMNS_SINCE_0015)}"
-                        f" BEGIN {_drop_for_copy('old')} {_drop_for_copy('new')} END",
-        "feed_update_own": f"AFTER UPDATE ON feeds WHEN {_changed(_FEED_OWN_COLUMNS_SINCE_0015)} BEGIN DELETE FROM {TABLE}"
-                           f" WHERE story_id IN (SELECT story_id FROM entries WHERE feed_url = old.url); END",
+    _create_triggers(db, {
+        "entry_update": _entry_update(_ENTRY_COLUMNS_SINCE_0015),
+        "feed_update_own": _feed_update_own(_FEED_OWN_COLUMNS_SINCE_0015),
         "feed_update_last_changed": f"AFTER UPDATE ON feeds WHEN old.last_changed IS NOT new.last_changed"
                                     f" BEGIN DELETE FROM {TABLE} WHERE story_id IN (SELECT story_id FROM entries"
                                     f" WHERE feed_url = old.url AND source_updated IS NULL); END",
-    }  # fmt: skip
-    for name, body in triggers.items():
-        db.execute(f"CREATE TRIGGER {TABLE}_after_{name} {body}")
+    })  # fmt: skip
 
 
 def load(db: "Database", format: str, story_ids: Collection[int]) -> dict[int, tuple[str, str]]:
