@@ -65,7 +65,7 @@ def write(store: Store, config: Config, feeds: list[FeedConfig], articles: list,
 @contextlib.contextmanager
 def _timed(owner: Any, name: str, spent: dict[str, float], key: str) -> Iterator[None]:
     """Add the seconds spent in owner.name (a function, method or classmethod) to spent[key]."""
-    raw = vars(owner)[name] if name in vars(owner) else None  # a class's own descriptor, to put back
+    raw = vars(owner).get(name)  # a module's or class's own attribute (a classmethod object), to put back
     original = getattr(owner, name)
 
     def timed(*a: Any, **k: Any) -> Any:

@@ -15,7 +15,7 @@ from aggregator import atom, jsonfeed
 from aggregator import publish as publish_module
 from aggregator.config import load_config
 from aggregator.store import Store
-from conftest import FEED_DATA, feed_entry, run_cli, write_config
+from conftest import ATOM_NS, FEED_DATA, feed_entry, run_cli, write_config
 from feedserver import FeedServer
 from readers import validate_atom
 
@@ -242,9 +242,8 @@ def _source_updated(feed: Path) -> dict[str, str]:
     """{entry title: its atom:source updated} of an Atom file."""
     from lxml import etree
 
-    ns = "{http://www.w3.org/2005/Atom}"
-    return {e.findtext(f"{ns}title") or "": e.findtext(f"{ns}source/{ns}updated") or ""
-            for e in etree.parse(str(feed)).getroot().iter(f"{ns}entry")}  # fmt: skip
+    return {e.findtext(f"{ATOM_NS}title") or "": e.findtext(f"{ATOM_NS}source/{ATOM_NS}updated") or ""
+            for e in etree.parse(str(feed)).getroot().iter(f"{ATOM_NS}entry")}  # fmt: skip
 
 
 def test_a_feed_that_gains_an_item_renders_only_the_new_story(
