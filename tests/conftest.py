@@ -39,8 +39,8 @@ else:
     os.environ["XDG_CACHE_HOME"] = _CACHE_HOME
     # The temporary files of the processes started from here go in it too: an xdist worker ends
     # with os._exit, before multiprocessing removes its fork server's pymp-* folder.
-    os.makedirs(os.path.join(_CACHE_HOME, "tmp"))
     os.environ["TMPDIR"] = os.path.join(_CACHE_HOME, "tmp")
+    os.makedirs(os.environ["TMPDIR"])
     atexit.register(shutil.rmtree, _CACHE_HOME, ignore_errors=True)
 
 
