@@ -675,7 +675,27 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def entry_point() -> None:
-    sys.exit(main())
+    exit_process(main())
+
+
+def exit_process(code: int) -> None:
+    """End the process with `code` once the exit handlers have run (atexit: the locales' kept
+    answers written, logs flushed), without tearing the interpreter down: freeing every object
+    and module one by one took 0.05-0.06 s after a cycle, a twentieth of one in which a few
+    feeds changed. With a thread still running (none should be) it exits as usual, waiting for it."""
+    import atexit
+    import os
+    import threading
+
+    if any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
+        sys.exit(code)
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # the reader left (main told), or the stream is closed
+            pass
+    os._exit(code)
 
 
 if __name__ == "__main__":

@@ -38,6 +38,62 @@ def _three_feeds(tmp_path: Path, server: FeedServer, broken: int = 0) -> Path:
     return write_config(tmp_path, feeds)
 
 
+# ------------------------------------------------------------------ how the command ends
+
+# Runs `aggregator ARGV...` through the console script's entry point, with an exit handler that
+# writes one file and an object whose finalizer writes another: the exit handlers must run, the
+# interpreter's teardown (which would finalize the object) must not. THREAD starts a non-daemon
+# thread that outlives main(): then the process exits as usual, after it.
+_ENDING = """
+import atexit, sys, threading, time
+marks, argv = sys.argv[1], sys.argv[2:]
+atexit.register(lambda: open(marks + ".atexit", "w").write("ran"))
+class Finalized:
+    def __del__(self, open=open, marks=marks):  # the builtins are gone by then
+        open(marks + ".teardown", "w").write("ran")
+kept = Finalized()
+if argv[0] == "THREAD":
+    argv = argv[1:]
+    threading.Thread(target=lambda: (time.sleep(0.3), open(marks + ".thread", "w").write("ran"))).start()
+sys.argv = ["aggregator", *argv]
+from aggregator.cli import entry_point
+entry_point()
+"""
+
+
+def _end_of(tmp_path: Path, *argv: str | Path) -> tuple[subprocess.CompletedProcess[str], set[str]]:
+    marks = tmp_path / "mark"
+    proc = subprocess.run([sys.executable, "-c", _ENDING, str(marks), *map(str, argv)],
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    return proc, {p.suffix.lstrip(".") for p in tmp_path.glob("mark.*")}
+
+
+def test_the_command_runs_its_exit_handlers_and_skips_the_interpreters_teardown(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:  # fmt: skip
+    config = _three_feeds(tmp_path, feed_server, broken=1)
+    assert run_cli("fetch", "-c", config).code == 0
+    in_process = run_cli("status", "-c", config)
+    proc, marks = _end_of(tmp_path, "status", "-c", config)
+    # Everything printed reaches the pipe (flushed before the process ends), with the same code.
+    assert (proc.returncode, proc.stdout, proc.stderr) == (in_process.code, in_process.out, in_process.err)
+    assert "Broken 0" in proc.stdout
+    assert marks == {"atexit"}
+
+    # An exit code other than 0 comes through too (every feed failed: 3).
+    (tmp_path / "failing").mkdir()
+    failing = write_config(tmp_path / "failing", [feed_entry(feed_server.add("/down.xml", b"no", status=500,
+                                                                              content_type="text/plain"), "Down")])  # fmt: skip
+    proc, _ = _end_of(tmp_path, "fetch", "-q", "-c", failing)
+    assert proc.returncode == 3, proc.stderr
+
+
+def test_a_thread_still_running_at_the_end_is_waited_for(tmp_path: Path) -> None:
+    proc, marks = _end_of(tmp_path, "THREAD", "--version")
+    assert proc.returncode == 0 and proc.stdout.startswith("aggregator ")
+    assert marks == {"atexit", "thread", "teardown"}
+
+
 # ------------------------------------------------------------------ status --check
 
 
