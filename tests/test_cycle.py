@@ -204,3 +204,46 @@ def test_feeds_that_write_no_entries_are_stored_together_and_all_recorded(tmp_pa
         states = store.feed_states(recent_of=())
     assert all(states[u].last_fetched == later.replace(microsecond=0) for u in urls)
     assert states[broken].consecutive_failures == 2 and states[broken].last_status == "error"
+
+
+def test_a_changed_feeds_unchanged_entries_are_rewritten_only_when_their_sighting_is_a_day_old(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:  # fmt: skip
+    """A feed that gains one item has its other entries matched as unchanged: their rows are left
+    alone (no page of theirs rewritten) unless their last sighting is SIGHTING_RESOLUTION old."""
+    import datetime as dt
+    import sqlite3
+
+    from aggregator import cycle, ingest
+    from aggregator.config import load_config
+    from conftest import feed_entry, write_config
+
+    url = feed_server.add("/wp.xml", FEED_DATA / "wordpress_rss2.xml")
+    config = load_config(write_config(tmp_path, [feed_entry(url, "Party")]))
+    start = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    assert cycle.run_cycle(config, clock=lambda: start).new_entries > 1
+
+    def add_item(n: int) -> None:
+        route = feed_server.routes["/wp.xml"]
+        route.body = route.body.replace(b"</channel>", f"<item><title>New {n}</title><link>https://example.org/new{n}</link>"
+                                                       f"<description>news {n}</description></item></channel>".encode())  # fmt: skip
+
+    def sightings() -> dict[str, str]:
+        with sqlite3.connect(config.database) as conn:
+            return dict(conn.execute("SELECT key, last_seen FROM entries"))
+
+    first = sightings()
+    assert set(first.values()) == {start.isoformat()}
+    add_item(1)
+    hour_later = start + dt.timedelta(hours=1)
+    assert cycle.run_cycle(config, force_all=True, clock=lambda: hour_later).new_entries == 1
+    second = sightings()
+    assert {k: v for k, v in second.items() if k in first} == first  # unchanged rows left alone
+    assert sorted(set(second.values())) == [start.isoformat(), hour_later.isoformat()]
+
+    add_item(2)
+    day_later = start + ingest.SIGHTING_RESOLUTION
+    assert cycle.run_cycle(config, force_all=True, clock=lambda: day_later).new_entries == 1
+    third = sightings()
+    assert {k: v for k, v in third.items() if k in first} == {k: day_later.isoformat() for k in first}
+    assert len(third) == len(first) + 2

@@ -81,6 +81,18 @@ def test_the_same_entry_again_is_only_seen() -> None:
     assert p.seen == (ingest.SeenEntry(7, "a"),) and not p.inserts and not p.updates
 
 
+def test_an_unchanged_entrys_sighting_is_written_once_a_day_or_when_its_key_moved() -> None:
+    feed = prepared(entry("a"), entry("b"), entry("guid-2", link="https://party.example/guid-1/"))
+    old_key = prepared(entry("guid-1")).entries[0]
+    stored = [replace(stored_as(feed.entries[0], 7), last_seen=NOW - dt.timedelta(hours=23)),
+              replace(stored_as(feed.entries[1], 8), last_seen=NOW - ingest.SIGHTING_RESOLUTION),
+              replace(stored_as(old_key, 9), last_seen=NOW - dt.timedelta(minutes=5))]  # fmt: skip
+    p = plan(feed, stored)
+    assert p.seen == (ingest.SeenEntry(7, "a", write=False), ingest.SeenEntry(8, "b"),
+                      ingest.SeenEntry(9, "guid-2"))  # fmt: skip
+    assert not p.inserts and not p.updates and p.status == "ok"
+
+
 def test_an_edited_entry_is_updated_in_place_and_its_time_moves_forward() -> None:
     old = prepared(entry("a"))
     new = prepared(entry("a", title="A strike: update"))

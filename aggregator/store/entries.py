@@ -48,7 +48,7 @@ def stored_entries(db: Database, feed_url: str, wanted: LookupKeys) -> list[Stor
         for chunk in chunks(list(values)):
             marks = ",".join("?" * len(chunk))
             for r in db.query(
-                f"""SELECT id, key, canonical_link, content_hash, change_hash, published, updated, story_id
+                f"""SELECT id, key, canonical_link, content_hash, change_hash, published, updated, story_id, last_seen
                     FROM entries WHERE feed_url = ? AND {column} IN ({marks})""",
                 [feed_url, *chunk],
             ):
@@ -56,6 +56,7 @@ def stored_entries(db: Database, feed_url: str, wanted: LookupKeys) -> list[Stor
                     id=r["id"], key=r["key"], canonical_link=r["canonical_link"], content_hash=r["content_hash"],
                     change_hash=r["change_hash"], published=dt.datetime.fromisoformat(r["published"]),
                     updated=dt.datetime.fromisoformat(r["updated"]), story_id=r["story_id"],
+                    last_seen=dt.datetime.fromisoformat(r["last_seen"]),
                 )  # fmt: skip
     return list(rows.values())
 
@@ -99,10 +100,9 @@ def apply_entries(db: Database, plan: FeedPlan, matcher: dedupe.StoryMatcher) ->
     # What a new or changed copy's atom:source shows as its feed's last change (the feed's state
     # as this plan writes it): later changes of the feed leave the copy as written.
     source_updated = str(to_db_time(plan.state.last_changed or plan.now))
-    if plan.seen:
-        db.conn.executemany(
-            "UPDATE entries SET last_seen = ?, key = ? WHERE id = ?", [(now, s.key, s.entry_id) for s in plan.seen]
-        )
+    sighted = [(now, s.key, s.entry_id) for s in plan.seen if s.write]
+    if sighted:
+        db.conn.executemany("UPDATE entries SET last_seen = ?, key = ? WHERE id = ?", sighted)
     # The search index's triggers take the plain texts the parse workers made (plaintext.py).
     with db.plain_text.known(_search_texts([*plan.updates, *plan.inserts])):
         for update in plan.updates:
