@@ -210,11 +210,8 @@ def _country_json(config: Config, store: Store) -> list[OutputFile]:
 def _templates() -> "jinja2.Environment":
     import jinja2
 
-    from .usercache import template_cache
-
     return jinja2.Environment(
         loader=jinja2.PackageLoader("aggregator", "templates"),
-        bytecode_cache=template_cache(),
         autoescape=jinja2.select_autoescape(["html", "xml"]),
         trim_blocks=True,
         lstrip_blocks=True,

@@ -7,19 +7,14 @@ It reads the database only through Store and never fetches. The caller holds the
 from __future__ import annotations
 
 import hashlib
-from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from . import __version__
 from .files import OutputError, remove_stale_temp_files, write_atomically
 from .models import Config
 from .store import Store
 from .times import utcnow
-
-if TYPE_CHECKING:
-    from .outputs import OutputFile
 
 PublishError = OutputError  # an output file cannot be written
 
@@ -63,39 +58,20 @@ def _publish(config: Config, store: Store, only: frozenset[str] | None, signatur
     from .outputs import output_files, output_paths
     from .rendered import EntryCache, render_context
 
-    from concurrent.futures import Future, ThreadPoolExecutor
-
     report = PublishReport()
     entry_cache = EntryCache(store, render_context(config), as_of=store.content_version())
     files = [f for f in output_files(config, store, only, entry_cache) if paths is None or f.path in paths]
     remove_stale_temp_files([config.output_dir / f.path for f in files])
-    # Files are rendered here, one after the other, and written by threads meanwhile: a write is
-    # mostly waiting for the disk (each file and its folder fsynced, 1.3 ms a file), which took 0.06
-    # s of a publish of 47 files. At most WRITES_IN_FLIGHT rendered files wait in memory.
-    writes: deque[tuple[OutputFile, Path, Future[bool]]] = deque()
-
-    def finish_one() -> None:
-        f, path, written = writes.popleft()
-        if written.result():  # its OutputError, if it failed
-            report.written.append(path)
-            report.changed.append(f.path)
-        else:
-            report.unchanged.append(path)
-
     try:
-        with ThreadPoolExecutor(max_workers=_WRITERS, thread_name_prefix="aggregator-publish") as writers:
-            for f in files:
-                path = config.output_dir / f.path
-                if f.write_once and path.exists():
-                    while writes:  # the report keeps the files' order
-                        finish_one()
-                    report.unchanged.append(path)
-                    continue
-                writes.append((f, path, writers.submit(write_atomically, path, f.render())))
-                while len(writes) > WRITES_IN_FLIGHT or (writes and writes[0][2].done()):
-                    finish_one()
-            while writes:
-                finish_one()
+        for f in files:
+            path = config.output_dir / f.path
+            if f.write_once and path.exists():
+                report.unchanged.append(path)
+            elif write_atomically(path, f.render()):
+                report.written.append(path)
+                report.changed.append(f.path)
+            else:
+                report.unchanged.append(path)
     finally:
         forget_sanitized()
     # Only a whole publish knows which stories no output shows any more.
@@ -106,9 +82,6 @@ def _publish(config: Config, store: Store, only: frozenset[str] | None, signatur
             store.set_meta(_PUBLISHED, signature)
     return report
 
-
-_WRITERS = 2
-WRITES_IN_FLIGHT = 4
 
 _PUBLISHED = "published_signature"
 # The files every publish writes (outputs.output_paths) as of the signature: the signature covers

@@ -10,12 +10,9 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .files import OutputError, write_atomically
-
-if TYPE_CHECKING:
-    import jinja2
 
 
 def cache_dir() -> Path | None:
@@ -43,32 +40,3 @@ def write_json(path: Path, document: Any) -> bool:
     except (OutputError, TypeError, ValueError):
         return False
     return True
-
-
-def template_cache() -> "jinja2.BytecodeCache | None":
-    """Jinja's compiled templates, kept in the cache folder's templates/ (compiling the HTML
-    page's template cost 0.03 s of every publish that wrote it). Jinja checks each file against
-    its template's source and this Python; a file it cannot read or write costs a compile."""
-    directory = cache_dir()
-    if directory is None:
-        return None
-    import jinja2
-
-    class KeptTemplates(jinja2.FileSystemBytecodeCache):
-        def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-            try:
-                super().load_bytecode(bucket)
-            except OSError:
-                bucket.reset()
-
-        def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-            try:
-                super().dump_bytecode(bucket)
-            except OSError:
-                pass
-
-    try:
-        (directory / "templates").mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return None
-    return KeptTemplates(str(directory / "templates"))

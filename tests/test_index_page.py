@@ -86,38 +86,3 @@ def test_index_page_renders_every_region_in_a_real_browser(tmp_path: Path, feed_
         capture_output=True, timeout=120, check=True,
     )  # fmt: skip
     assert screenshot.stat().st_size > 10_000  # a rendered page, not a blank one
-
-
-_RENDER = """
-import sys
-from aggregator.outputs import _templates
-import jinja2
-if sys.argv[1] == "no-compile":  # the template must come from the kept file
-    jinja2.Environment.compile = lambda *a, **k: (_ for _ in ()).throw(AssertionError("compiled"))
-print(_templates().get_template("index.html").render(config=None, regions=[], feeds=[], version="v")[:15])
-"""
-
-
-def test_the_pages_compiled_template_is_kept_between_runs(tmp_path: Path) -> None:
-    import os
-    import sys
-
-    def render(cache: Path, mode: str = "") -> subprocess.CompletedProcess[str]:
-        env = {**os.environ, "XDG_CACHE_HOME": str(cache)}
-        return subprocess.run([sys.executable, "-c", _RENDER, mode], capture_output=True, text=True, env=env, timeout=60)
-
-    cache = tmp_path / "cache"
-    first = render(cache)
-    assert first.returncode == 0, first.stderr
-    assert first.stdout.startswith("<!DOCTYPE html>")
-    kept = list((cache / "aggregator" / "templates").glob("*.cache"))
-    assert len(kept) == 1
-    assert render(cache, "no-compile").stdout == first.stdout  # loaded, not compiled
-
-    kept[0].write_bytes(b"broken")  # a broken file costs a compile, and is written anew
-    assert render(cache).stdout == first.stdout
-    assert render(cache, "no-compile").stdout == first.stdout
-    # A cache folder that cannot be made costs the compile every time, never the page.
-    (tmp_path / "file").write_text("not a folder")
-    assert render(tmp_path / "file").stdout == first.stdout
-    assert render(tmp_path / "file", "no-compile").returncode != 0

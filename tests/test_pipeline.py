@@ -418,46 +418,6 @@ def test_temp_files_left_by_a_killed_cycle_are_cleaned_up(tmp_path: Path, feed_s
     assert keep.exists()
 
 
-def test_a_file_that_cannot_be_written_fails_the_publish_naming_it_and_the_others_are_written(
-    tmp_path: Path, feed_server: FeedServer
-) -> None:  # fmt: skip
-    """Files are written by threads while the next is rendered: a failed write still reaches the
-    caller (exit 1, the path named) and stops the publish, as a failed write always did; the files
-    before it in the registry's order are written, and every file written is whole."""
-    from aggregator.config import load_config
-    from aggregator.outputs import output_paths
-    from aggregator.publish import publish
-    from aggregator.store import Store
-
-    config = _setup(tmp_path, feed_server)
-    run_cli("fetch", "-c", config)
-    public = tmp_path / "public"
-    before = {p.relative_to(public): p.read_bytes() for p in public.rglob("*") if p.is_file()}
-    for p in public.rglob("*"):
-        if p.is_file():
-            p.unlink()
-    (public / "regions" / "asia.atom").mkdir()  # a folder where a file should be
-    result = run_cli("publish", "-c", config)
-    assert result.code == 1
-    assert "regions/asia.atom" in result.err and "cannot" in result.err
-    after = {p.relative_to(public): p.read_bytes() for p in public.rglob("*") if p.is_file()}
-    assert after == {k: v for k, v in before.items() if k in after}
-    order = [Path(p) for p in output_paths(load_config(config))]
-    blocked = order.index(Path("regions/asia.atom"))
-    assert set(order[:blocked]) <= set(after) and Path("regions/asia.atom") not in after
-    assert not list(public.rglob("*.tmp")) and not list(public.rglob(".*"))
-
-    (public / "regions" / "asia.atom").rmdir()
-    with Store.open(tmp_path / "aggregator.db") as store:
-        report = publish(load_config(config), store)
-    # The report lists the files in the registry's order, whatever order their writes ended in.
-    written = [p.relative_to(public) for p in report.written]
-    fixed = [p for p in written if p in set(order)]  # output_paths leaves the per-language and -country feeds out
-    assert fixed == [p for p in order if p in set(written)] and len(fixed) > 5
-    assert set(written) == set(before) - set(after)
-    assert {p.relative_to(public): p.read_bytes() for p in public.rglob("*") if p.is_file()} == before
-
-
 def test_publish_refuses_while_a_cycle_runs(tmp_path: Path, feed_server: FeedServer) -> None:
     from aggregator.lock import CycleLock
 
