@@ -131,10 +131,6 @@ def _run_locked(
         log.info("pruned %d stories older than %g days", report.pruned_stories, config.retention_days)
     from .publish import publish_if_changed
 
-    if due or report.pruned_stories:
-        # What the fetched feeds wrote goes to the database file while the outputs are rendered,
-        # instead of after them, when the store closes.
-        store.checkpoint_in_background()
     report.changed_outputs = tuple(publish_if_changed(config, store).changed)
     if config.websub.hub:  # WebSub: tell the hub which feeds changed (and retry what it missed)
         from .websub import notify_hub

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
-import threading
 from pathlib import Path
 
 from conftest import FEED_DATA, feed_entry, run_cli, write_config
@@ -51,31 +50,3 @@ def test_after_a_cycle_the_database_file_alone_holds_every_entry(tmp_path: Path,
     with Store.open(tmp_path / "aggregator.db", readonly=True) as store:
         entries = store.db.execute("SELECT count(*) FROM entries").fetchone()[0]
     assert stored == (entries, 3) and entries > 0
-
-
-def test_a_background_checkpoint_copies_the_wal_into_the_file_while_the_store_stays_open(tmp_path: Path) -> None:
-    """Store.checkpoint_in_background: what a cycle wrote reaches the database file while it goes
-    on reading (publishing); close() waits for it."""
-    path = tmp_path / "aggregator.db"
-
-    def in_file_alone() -> int:  # the rows the main file holds without its WAL
-        with sqlite3.connect(f"{path.as_uri()}?immutable=1", uri=True) as conn:
-            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
-            return conn.execute("SELECT count(*) FROM filler").fetchone()[0] if "filler" in tables else 0
-
-    with Store.open(path) as store:
-        conn = store.db.conn
-        conn.execute("CREATE TABLE filler (blob BLOB)")
-        with store.transaction():
-            conn.executemany("INSERT INTO filler VALUES (randomblob(3000))", [()] * 500)
-        assert in_file_alone() == 0  # in the WAL only
-        store.checkpoint_in_background()
-        # This thread goes on reading (and writing) meanwhile.
-        assert conn.execute("SELECT count(*) FROM filler").fetchone() == (500,)
-        thread = next(t for t in threading.enumerate() if t.name == "aggregator-checkpoint")
-        thread.join(30)
-        assert in_file_alone() == 500
-        with store.transaction():
-            conn.executemany("INSERT INTO filler VALUES (randomblob(3000))", [()] * 10)
-    assert not thread.is_alive()
-    assert in_file_alone() == 510  # the close copied the rest

@@ -88,11 +88,6 @@ class Store:
     def close(self) -> None:
         self._connections.close()
 
-    def checkpoint_in_background(self) -> None:
-        """Copy what was written into the database file on a thread of its own while this one goes
-        on (a cycle publishes meanwhile); close() waits for it."""
-        self._connections.checkpoint_in_background()
-
     def __enter__(self) -> "Store":
         return self
 
