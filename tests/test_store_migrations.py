@@ -38,6 +38,9 @@ def test_a_database_from_the_first_schema_is_migrated_and_keeps_its_data(tmp_pat
     feed = tmp_path / "public" / "feed.atom"
     # Take the database back to the first schema, as the first release left it...
     with sqlite3.connect(db) as conn:
+        # (undo 0016: the search index's content view; 0006's undo below drops the index itself)
+        conn.execute("DROP VIEW entries_search_source")
+        conn.execute("DELETE FROM meta WHERE key = 'search_text'")
         # (undo 0015, 0014, then 0013; 0015's column goes once no trigger names it, after 0011's)
         for (trigger,) in conn.execute("SELECT name FROM sqlite_master WHERE name LIKE 'rendered_entries_after_%'").fetchall():
             conn.execute(f"DROP TRIGGER {trigger}")
@@ -110,6 +113,17 @@ def test_a_database_from_the_first_schema_is_migrated_and_keeps_its_data(tmp_pat
         after = conn.execute("SELECT id, key, title, story_id FROM entries ORDER BY id").fetchall()
     assert applied == [name for name, _ in store_module.MIGRATIONS]
     assert after == before  # nothing lost, duplicated or renumbered
+    # 0006 indexed the stored copies and 0016 indexed them again without keeping their texts: the
+    # index holds the words of each copy's text as made again from its HTML, and finds them.
+    from aggregator.store.plaintext import register_functions
+
+    with sqlite3.connect(db) as conn:
+        register_functions(conn)
+        conn.execute("INSERT INTO entries_search (entries_search, rank) VALUES ('integrity-check', 1)")
+        indexed = conn.execute("SELECT count(*) FROM entries_search_docsize").fetchone()[0]
+        found = conn.execute("SELECT count(*) FROM entries_search WHERE entries_search MATCH 'title:\"' || "
+                             "(SELECT substr(title, 1, instr(title || ' ', ' ') - 1) FROM entries LIMIT 1) || '\"'").fetchone()[0]
+    assert indexed == 3 and found >= 1
     validate_atom(feed)
     # Re-reading every feed once is not a change: the source feed does not look updated.
     source_updated = {u.text for u in etree.parse(str(feed)).getroot().iter(f"{ATOM_NS}entry")

@@ -72,6 +72,7 @@ class Store:
                 schema.check_current(connections)
             else:
                 schema.migrate(connections)
+                schema.keep_search_text(connections)
         except sqlite3.DatabaseError as exc:
             connections.close()
             raise StoreError(f"cannot use the database {path}: {exc}") from None

@@ -301,6 +301,14 @@ def _m0008_translations(db: sqlite_utils.Database) -> None:
     create_tables(db)
 
 
+def _m0016_search_without_copy(db: sqlite_utils.Database) -> None:
+    """The full-text index keeps no copy of the texts it indexes (store/search.py): a third of the
+    database, and a tenth of what a cold cycle writes."""
+    from .search import use_external_content
+
+    use_external_content(db)
+
+
 # Applied in this order to a database that lacks them; each is independent of the ones after it.
 # (0007 was set aside for recording how an entry's language was found; it is not used.)
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
@@ -318,6 +326,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("0013_rendered_entries", _m0013_rendered_entries),  # rendering only changed entries (issue 11)
     ("0014_rendered_entries_follow_writes", _m0014_rendered_entries_follow_writes),  # (issue 11)
     ("0015_copy_source_updated", _m0015_copy_source_updated),  # publishing only new stories (issue 11)
+    ("0016_search_without_copy", _m0016_search_without_copy),  # a smaller database, fewer writes (issue 11)
 ]
 
 def _applied(db: Database, path: Path) -> set[str]:
@@ -361,6 +370,25 @@ def migrate(connections: Connections) -> None:
                 f"INSERT INTO {SCHEMA_VERSION_TABLE} (name, applied_at) VALUES (?, ?)",
                 [name, to_db_time(utcnow())],
             )
+
+
+def keep_search_text(connections: Connections) -> None:
+    """After migrate: if the full-text index's plain texts were made by another version of the
+    sanitizer (store/search.py), index every copy again, so that removing a copy's words from the
+    index is handed the text it indexed."""
+    from .search import reindex, search_text_current
+
+    db = connections.db
+    if search_text_current(db):
+        return
+    with connections.transaction():
+        if not search_text_current(db):  # another process may have done it meanwhile
+            import logging
+
+            logging.getLogger("aggregator.store").warning(
+                "the search index was made by another version of the sanitizer: indexing every copy again"
+            )
+            reindex(db)
 
 
 def check_current(connections: Connections) -> None:
