@@ -260,3 +260,22 @@ def test_clean_text_gives_up_on_endless_escaping_without_leaving_markup() -> Non
     title = "&" + "amp;" * 40 + "lt;img src=x onerror=alert(1)&" + "amp;" * 40 + "gt;News"
     out = clean_text(title)
     assert "<" not in out and "&" not in out and out.endswith("News")
+
+
+@pytest.mark.parametrize("base", [None, "https://example.org/news/", "javascript:alert(1)", "https://example.org/" + "a" * 1200])
+@pytest.mark.parametrize("url", [
+    "/2026/05/strike/", "https://example.org/a b?q=1#x", "java\nscript:alert(1)", "http://example.org:99999/",
+    "mailto:someone@example.org", "relative/path", "https://example.org/" + "p" * 1500, "  https://EXAMPLE.org/x  ",
+])  # fmt: skip
+def test_safe_url_gives_the_same_answer_from_its_memo_as_computed_afresh(url: str, base: str | None) -> None:
+    from aggregator.sanitize import _cached_safe_url, _safe_url
+
+    _cached_safe_url.cache_clear()
+    fresh = _safe_url(url, base)
+    assert safe_url(url, base) == fresh and safe_url(url, base) == fresh  # the second from the memo
+    short = len(url) + len(base or "") <= 1_000
+    info = _cached_safe_url.cache_info()
+    # A short pair is answered from the memo the second time; a long one is never kept (only its
+    # base may be: a relative URL resolves against the base made safe first).
+    assert info.hits >= 1 if short else info.currsize <= 1
+    assert _cached_safe_url.cache_info().maxsize == 4096  # bounded: a hostile feed cannot grow it
