@@ -84,11 +84,15 @@ def test_every_copy_a_cycle_stores_is_indexed_as_a_rebuild_would_index_it(tmp_pa
     assert indexed == expected
 
 
-def test_the_index_keeps_no_copy_of_the_texts_and_its_check_finds_a_wrong_removal(tmp_path: Path, feed_server: FeedServer) -> None:
+def _one_feed_stored(tmp_path: Path, feed_server: FeedServer) -> Path:
+    """A cycle's database with one WordPress feed's copies in it."""
     url = feed_server.add("/wordpress.xml", FEED_DATA / "wordpress_rss2.xml")
-    config = write_config(tmp_path, [feed_entry(url, "Party")])
-    assert run_cli("fetch", "--all", "-q", "-c", config).code == 0
-    db = tmp_path / "aggregator.db"
+    assert run_cli("fetch", "--all", "-q", "-c", write_config(tmp_path, [feed_entry(url, "Party")])).code == 0
+    return tmp_path / "aggregator.db"
+
+
+def test_the_index_keeps_no_copy_of_the_texts_and_its_check_finds_a_wrong_removal(tmp_path: Path, feed_server: FeedServer) -> None:
+    db = _one_feed_stored(tmp_path, feed_server)
     with _connect(db) as conn:
         tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         assert FTS_TABLE in tables and f"{FTS_TABLE}_content" not in tables
@@ -100,10 +104,7 @@ def test_the_index_keeps_no_copy_of_the_texts_and_its_check_finds_a_wrong_remova
 
 
 def test_an_index_made_by_another_sanitizer_is_made_again_when_the_store_opens(tmp_path: Path, feed_server: FeedServer) -> None:
-    url = feed_server.add("/wordpress.xml", FEED_DATA / "wordpress_rss2.xml")
-    config = write_config(tmp_path, [feed_entry(url, "Party")])
-    assert run_cli("fetch", "--all", "-q", "-c", config).code == 0
-    db = tmp_path / "aggregator.db"
+    db = _one_feed_stored(tmp_path, feed_server)
     with _connect(db) as conn:
         _spoil(conn, conn.execute("SELECT min(id) FROM entries").fetchone()[0])
         conn.execute("UPDATE meta SET value = 'plain_text 0, nh3 0.0.1, python 3.0' WHERE key = ?", [SEARCH_TEXT_META])

@@ -32,28 +32,24 @@ BM25_WEIGHTS = (5.0, 1.0)
 RANK_WINDOW = 5000
 TOKENIZE = "unicode61 remove_diacritics 2 categories 'L* N* Co M*'"
 _BODY = f"{PLAIN_TEXT_FUNCTION}(CASE WHEN {{row}}.content_html != '' THEN {{row}}.content_html ELSE {{row}}.summary_html END)"
+_INDEX_NEW = f"INSERT INTO {FTS_TABLE} (rowid, title, body) VALUES (new.id, new.title, {_BODY.format(row='new')});"
+
+
+def _create_write_triggers(db: "Database | sqlite_utils.Database", removal: str) -> None:
+    """The triggers that keep the index current; `removal` takes an old row's words out."""
+    db.execute(f"CREATE TRIGGER entries_search_insert AFTER INSERT ON entries BEGIN {_INDEX_NEW} END")
+    db.execute(
+        "CREATE TRIGGER entries_search_update AFTER UPDATE OF title, content_html, summary_html ON entries"
+        f" BEGIN {removal} {_INDEX_NEW} END"
+    )
+    db.execute(f"CREATE TRIGGER entries_search_delete AFTER DELETE ON entries BEGIN {removal} END")
 
 
 def create_index(db: "Database | sqlite_utils.Database") -> None:
     """Migration 0006_search: the FTS table, filled from the stored entries, and its triggers."""
     db.execute(f"CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5(title, body, tokenize = \"{TOKENIZE}\")")
     db.execute(f"INSERT INTO {FTS_TABLE} (rowid, title, body) SELECT id, title, {_BODY.format(row='entries')} FROM entries")
-    db.execute(
-        f"""CREATE TRIGGER entries_search_insert AFTER INSERT ON entries BEGIN
-            INSERT INTO {FTS_TABLE} (rowid, title, body) VALUES (new.id, new.title, {_BODY.format(row='new')});
-        END"""
-    )
-    db.execute(
-        f"""CREATE TRIGGER entries_search_update AFTER UPDATE OF title, content_html, summary_html ON entries BEGIN
-            DELETE FROM {FTS_TABLE} WHERE rowid = old.id;
-            INSERT INTO {FTS_TABLE} (rowid, title, body) VALUES (new.id, new.title, {_BODY.format(row='new')});
-        END"""
-    )
-    db.execute(
-        f"""CREATE TRIGGER entries_search_delete AFTER DELETE ON entries BEGIN
-            DELETE FROM {FTS_TABLE} WHERE rowid = old.id;
-        END"""
-    )
+    _create_write_triggers(db, f"DELETE FROM {FTS_TABLE} WHERE rowid = old.id;")
 
 
 # Since migration 0016 the index keeps no copy of the texts it indexes (FTS5 "external content"):
@@ -108,18 +104,7 @@ def use_external_content(db: "Database | sqlite_utils.Database") -> None:
         f" tokenize = \"{TOKENIZE}\")"
     )
     db.execute(f"INSERT INTO {FTS_TABLE} ({FTS_TABLE}) VALUES ('rebuild')")
-    db.execute(
-        f"""CREATE TRIGGER entries_search_insert AFTER INSERT ON entries BEGIN
-            INSERT INTO {FTS_TABLE} (rowid, title, body) VALUES (new.id, new.title, {_BODY.format(row='new')});
-        END"""
-    )
-    db.execute(
-        f"""CREATE TRIGGER entries_search_update AFTER UPDATE OF title, content_html, summary_html ON entries BEGIN
-            {_removal('old')}
-            INSERT INTO {FTS_TABLE} (rowid, title, body) VALUES (new.id, new.title, {_BODY.format(row='new')});
-        END"""
-    )
-    db.execute(f"CREATE TRIGGER entries_search_delete AFTER DELETE ON entries BEGIN {_removal('old')} END")
+    _create_write_triggers(db, _removal("old"))
     _record_search_text(db)
 
 
