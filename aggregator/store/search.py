@@ -13,6 +13,7 @@ User input never reaches MATCH as syntax: every word becomes a quoted FTS string
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
 
 from .plaintext import PLAIN_TEXT_FUNCTION
@@ -58,14 +59,14 @@ def create_index(db: "Database | sqlite_utils.Database") -> None:
 # for 1,000 generated feeds) and 10% of a cold cycle's writes. Without a copy, removing a row's
 # words from the index means handing FTS5 the very text it indexed ('delete' with the old values),
 # so the plain text of an HTML value must not change while the index holds it: the meta key
-# SEARCH_TEXT_META names
-# what makes it (sanitize.plain_text's version, nh3's and Python's), and a store opened read-write
-# under another one reindexes every copy first (schema.keep_search_text).
+# SEARCH_TEXT_META names what makes it (sanitize.plain_text's version, nh3's and Python's), and a
+# store opened read-write under another one reindexes every copy first (schema.keep_search_text).
 SOURCE_VIEW = "entries_search_source"
 PLAIN_TEXT_VERSION = 1  # bump with any change to sanitize.plain_text's output
 SEARCH_TEXT_META = "search_text"
 
 
+@functools.cache  # the same for the whole process; asked at every read-write open
 def search_text_version() -> str:
     """What the index's texts were made with: equal values make equal plain texts."""
     import sys
@@ -103,9 +104,8 @@ def use_external_content(db: "Database | sqlite_utils.Database") -> None:
         f"CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5(title, body, content = '{SOURCE_VIEW}', content_rowid = 'id',"
         f" tokenize = \"{TOKENIZE}\")"
     )
-    db.execute(f"INSERT INTO {FTS_TABLE} ({FTS_TABLE}) VALUES ('rebuild')")
     _create_write_triggers(db, _removal("old"))
-    _record_search_text(db)
+    reindex(db)
 
 
 def _record_search_text(db: "Database | sqlite_utils.Database") -> None:
